@@ -1,0 +1,371 @@
+"""Matching resident messages to the year's livelihood projects, or to none of them.
+
+How a decision is made, in short:
+
+1. The text is normalised (Traditional, pinyin annotations, full-width) and PII-masked.
+2. An explicit ``jieba.Tokenizer`` whose dictionary holds every lexicon phrase and place name
+   segments it, so 装电梯 or 外墙掉皮 arrive as single tokens.
+3. Each label (a project, or any class with a description) owns weighted terms: words of its own
+   name and description, plus the resident words of every lexicon concept linked to it through an
+   anchor found in its text. Terms shared by many labels weigh less (an IDF-like discount).
+4. Near-miss phrases (电梯故障, 民办幼儿园收费) cancel the evidence of the concepts they resemble;
+   topic phrases (物业费, 噪音) are evidence for "none of the projects".
+5. Examples (supervisors' corrections, or labelled training data) add evidence through the words
+   they share with the message: a correction on one message moves its paraphrases too.
+6. Scores become probabilities with a softmax that includes a "none" class; below the threshold the
+   classifier abstains. Temperature and threshold are parameters chosen on a dev set.
+
+Everything is plain data and dictionaries: per message the cost is one segmentation plus a few
+dictionary look-ups per token.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import jieba
+
+from livelihood_monitor.domain_lexicon import Lexicon, load_lexicon
+from livelihood_monitor.normalize import normalize_text
+from livelihood_monitor.privacy import mask_pii
+from livelihood_monitor.registry import Project
+
+jieba.setLogLevel(logging.WARNING)
+
+NONE = "NONE"  # the "none of the projects" class in candidates and evaluation files
+MAX_CHARS = 5000  # longer texts are cut: the gist of a complaint is in its first pages
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_WORDLIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]{2,}$")
+_NUMBERISH = re.compile(r"^[0-9.%]+$")
+
+MESSAGE_TYPES = ("complaint", "suggestion", "inquiry", "praise")
+MESSAGE_TYPE_LABELS = {
+    "complaint": "投诉",
+    "suggestion": "建议",
+    "inquiry": "咨询",
+    "praise": "表扬",
+}
+
+
+@dataclass(frozen=True)
+class Label:
+    """A class the classifier can choose: a project, or a taxonomy class with a description."""
+
+    code: str
+    name: str
+    texts: tuple[tuple[str, float], ...]  # (text, weight): name heavier than description
+
+
+@dataclass(frozen=True)
+class Example:
+    """A message with a known label: a supervisor's correction or training data."""
+
+    text: str
+    label: str  # a label code, or NONE
+
+
+@dataclass(frozen=True)
+class Params:
+    temperature: float = 1.6  # softmax sharpness
+    none_score: float = 1.1  # the score "none of the projects" starts with
+    topic_weight: float = 0.8  # how much a non-project topic phrase adds to "none"
+    weak_weight: float = 0.35
+    concept_weight: float = 1.0
+    label_text_weight: float = 1.2  # times the field weight of a label's own text
+    example_weight: float = 2.5  # evidence from a similar known message
+    example_min_similarity: float = 0.3
+    secondary_min_prob: float = 0.3  # a second project also reported when this likely
+
+
+@dataclass(frozen=True)
+class Classification:
+    code: str | None  # None: concerns none of the labels
+    confidence: float
+    candidates: tuple[tuple[str, float], ...]  # best three, NONE included where it ranks
+    matched_terms: tuple[str, ...]
+    also: tuple[str, ...] = ()  # further labels the message clearly concerns (0..k)
+    message_type: str = "suggestion"
+    urgency: int = 0
+    reason: str | None = None  # why no decision could be made (empty text, ...)
+
+    def candidates_text(self) -> str:
+        return ";".join(f"{code}:{score:.3f}" for code, score in self.candidates)
+
+
+@dataclass
+class _Term:
+    """What one token says: (label index, weight, concept id or None) triples."""
+
+    hits: list[tuple[int, float, str | None]] = field(default_factory=list)
+
+
+def labels_from_projects(projects: Sequence[Project]) -> list[Label]:
+    return [
+        Label(p.code, p.name, ((p.name, 1.0), (p.target, 0.5), (p.category, 0.15)))
+        for p in projects
+    ]
+
+
+class Classifier:
+    """Built once per registry (or label set); ``classify`` is thread-safe."""
+
+    def __init__(
+        self,
+        labels: Sequence[Label],
+        lexicon: Lexicon | None = None,
+        examples: Iterable[Example] = (),
+        params: Params | None = None,
+    ) -> None:
+        if not labels:
+            raise ValueError("没有任何可匹配的项目：请先导入当年的民生实事项目清单。")
+        self.labels = list(labels)
+        self.lexicon = lexicon or load_lexicon()
+        self.params = params or Params()
+        self._codes = [lb.code for lb in self.labels]
+        self._index = {code: i for i, code in enumerate(self._codes)}
+        self._lock = threading.Lock()
+        self._tokenizer = self._build_tokenizer()
+        self._terms: dict[str, _Term] = {}
+        self._near: dict[str, tuple[str, ...]] = {}
+        self._suppressed_terms: dict[str, frozenset[str]] = {}
+        self._topic_terms: set[str] = set()
+        self._build_terms()
+        self._examples: list[tuple[frozenset[str], int | None]] = []
+        self._example_index: dict[str, list[int]] = defaultdict(list)
+        self.add_examples(examples)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_tokenizer(self) -> jieba.Tokenizer:
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        # High frequency so a curated phrase wins over the general dictionary's split.
+        for word in sorted(self.lexicon.all_terms()):
+            tokenizer.add_word(word, freq=50_000)
+        return tokenizer
+
+    def tokens(self, text: str) -> list[str]:
+        """Content tokens of an already normalised text."""
+        stop = self.lexicon.stopwords
+        return [
+            t
+            for t in self._tokenizer.lcut(text, HMM=False)
+            if _WORDLIKE.match(t) and t not in stop and not _NUMBERISH.match(t)
+        ]
+
+    def _build_terms(self) -> None:
+        p = self.params
+        weights: dict[str, dict[int, tuple[float, str | None]]] = defaultdict(dict)
+
+        def add(term: str, label: int, weight: float, concept: str | None) -> None:
+            if len(term) < 2 or term in self.lexicon.stopwords:
+                return
+            old = weights[term].get(label)
+            if old is None or old[0] < weight:
+                weights[term][label] = (weight, concept)
+
+        for i, label in enumerate(self.labels):
+            for text, weight in label.texts:
+                for token in set(self.tokens(normalize_text(text))):
+                    add(token, i, weight * p.label_text_weight, None)
+            joined = normalize_text(" ".join(t for t, _ in label.texts))
+            for concept in self.lexicon.concepts:
+                if any(a and a in joined for a in concept.anchors):
+                    for term in (*concept.terms, *concept.anchors):
+                        add(term, i, p.concept_weight, concept.id)
+                    for term in concept.weak:
+                        add(term, i, p.weak_weight, concept.id)
+        # Terms shared by many labels tell them apart less well.
+        for term, by_label in weights.items():
+            spread = len(by_label)
+            discount = 1.0 / math.sqrt(spread)
+            self._terms[term] = _Term([(i, w * discount, c) for i, (w, c) in by_label.items()])
+        concept_words: dict[str, set[str]] = {}
+        for concept in self.lexicon.concepts:
+            concept_words[concept.id] = {*concept.terms, *concept.weak, *concept.anchors}
+        for near in self.lexicon.near_misses:
+            for term in near.terms:
+                self._near[term] = near.suppresses
+            # A suppressed concept also silences the label-text words it is built from
+            # (幼儿园 in 新(改、扩)建幼儿园 when the message is about a private kindergarten's fees).
+            silenced: set[str] = set()
+            for cid in near.suppresses:
+                words = concept_words.get(cid, set())
+                silenced |= words
+                silenced |= {t for t in self._terms if any(t in w for w in words if len(t) >= 2)}
+            self._suppressed_terms[near.id] = frozenset(silenced)
+        self._near_ids = {t: near.id for near in self.lexicon.near_misses for t in near.terms}
+        for topic in self.lexicon.topics:
+            self._topic_terms.update(t for t in topic.terms if len(t) >= 2)
+
+    def add_examples(self, examples: Iterable[Example]) -> None:
+        """Learn from labelled messages (corrections, training data); cheap to call again."""
+        with self._lock:
+            for example in examples:
+                label = None if example.label == NONE else self._index.get(example.label)
+                if example.label != NONE and label is None:
+                    continue  # a correction to a project not in this registry
+                words = frozenset(self.tokens(normalize_text(example.text)))
+                if not words:
+                    continue
+                position = len(self._examples)
+                self._examples.append((words, label))
+                for word in words:
+                    self._example_index[word].append(position)
+
+    # --- scoring ----------------------------------------------------------------------------
+
+    def _scores(self, words: list[str]) -> tuple[list[float], float, dict[int, list[str]]]:
+        p = self.params
+        unique = list(dict.fromkeys(words))
+        silenced: set[str] = set()
+        suppressed_concepts: set[str] = set()
+        for word in unique:
+            if word in self._near:
+                suppressed_concepts.update(self._near[word])
+                silenced |= self._suppressed_terms[self._near_ids[word]]
+        scores = [0.0] * len(self.labels)
+        matched: dict[int, list[str]] = defaultdict(list)
+        none = p.none_score
+        for word in unique:
+            if word in self._topic_terms:
+                none += p.topic_weight
+            term = self._terms.get(word)
+            if term is None or word in silenced:
+                continue
+            for label, weight, concept in term.hits:
+                if concept is not None and concept in suppressed_concepts:
+                    continue
+                scores[label] += weight
+                matched[label].append(word)
+        if suppressed_concepts:
+            none += p.topic_weight
+        if self._examples:
+            none += self._example_evidence(unique, scores)
+        return scores, none, matched
+
+    def _example_evidence(self, words: list[str], scores: list[float]) -> float:
+        """Add evidence from the most similar known messages; returns what goes to NONE."""
+        p = self.params
+        overlap: Counter[int] = Counter()
+        for word in words:
+            for position in self._example_index.get(word, ()):
+                overlap[position] += 1
+        if not overlap:
+            return 0.0
+        size = len(words)
+        best: dict[int | None, float] = {}
+        for position, shared in overlap.items():
+            example_words, label = self._examples[position]
+            similarity = shared / math.sqrt(size * len(example_words))
+            if similarity >= p.example_min_similarity and similarity > best.get(label, 0.0):
+                best[label] = similarity
+        none_boost = 0.0
+        for label, similarity in best.items():
+            if label is None:
+                none_boost = p.example_weight * similarity
+            else:
+                scores[label] += p.example_weight * similarity
+        return none_boost
+
+    # --- deciding ---------------------------------------------------------------------------
+
+    def classify(self, text: str | None) -> Classification:
+        raw = "" if text is None else str(text)
+        if not raw.strip():
+            return Classification(None, 1.0, ((NONE, 1.0),), (), reason="文本为空")
+        normalised = mask_pii(normalize_text(raw[:MAX_CHARS]))
+        return self.classify_normalised(normalised)
+
+    def classify_normalised(self, text: str) -> Classification:
+        """Classify a text that is already normalised and masked (as stored in ``feedback.text``)."""
+        words = self.tokens(text)
+        message_type, urgency = self.message_signals(text, words)
+        if not words:
+            empty_reason = "文本中没有可识别的中文内容" if not _CJK.search(text) else "文本过短，无法判断"
+            return Classification(
+                None,
+                1.0,
+                ((NONE, 1.0),),
+                (),
+                message_type=message_type,
+                urgency=urgency,
+                reason=empty_reason,
+            )
+        scores, none, matched = self._scores(words)
+        p = self.params
+        # Softmax over the labels with any evidence plus "none": a label nothing points to has
+        # probability 0, so 55 silent projects do not dilute a clear "none".
+        live = [i for i, s in enumerate(scores) if s > 0]
+        top = max([scores[i] for i in live] + [none]) * p.temperature
+        exps = {i: math.exp(scores[i] * p.temperature - top) for i in live}
+        none_exp = math.exp(none * p.temperature - top)
+        total = sum(exps.values()) + none_exp
+        probs = {i: e / total for i, e in exps.items()}
+        none_prob = none_exp / total
+        order = sorted(probs, key=probs.__getitem__, reverse=True)
+        ranked: list[tuple[str, float]] = [(self._codes[i], probs[i]) for i in order[:3]]
+        ranked.append((NONE, none_prob))
+        ranked.sort(key=lambda kv: kv[1], reverse=True)
+        candidates = tuple((c, round(s, 4)) for c, s in ranked[:3])
+        reason = None if _CJK.search(text) else "文本中没有中文内容"
+        if not order or none_prob >= probs[order[0]]:
+            terms = tuple(dict.fromkeys(matched.get(order[0], []))) if order else ()
+            return Classification(
+                None,
+                round(none_prob, 4),
+                candidates,
+                terms,
+                message_type=message_type,
+                urgency=urgency,
+                reason=reason,
+            )
+        best = order[0]
+        also = tuple(
+            self._codes[i]
+            for i in order[1:3]
+            if probs[i] >= p.secondary_min_prob and scores[i] > none
+        )
+        return Classification(
+            self._codes[best],
+            round(probs[best], 4),
+            candidates,
+            tuple(dict.fromkeys(matched[best])),
+            also=also,
+            message_type=message_type,
+            urgency=urgency,
+        )
+
+    def message_signals(self, text: str, words: Sequence[str]) -> tuple[str, int]:
+        """Message type (complaint/suggestion/inquiry/praise) and urgency 0..3 from cue words."""
+        lex = self.lexicon
+        counts = {
+            t: sum(1 for cue in lex.message_types.get(t, ()) if cue in text) for t in MESSAGE_TYPES
+        }
+        if "?" in text or "？" in text:
+            counts["inquiry"] += 1
+        message_type = max(MESSAGE_TYPES, key=lambda t: (counts[t], -MESSAGE_TYPES.index(t)))
+        if counts[message_type] == 0:
+            message_type = "suggestion"
+        urgency = 0
+        if any(cue in text for cue in lex.safety_terms):
+            urgency += 2
+        if any(cue in text for cue in lex.escalation_terms):
+            urgency += 1
+        return message_type, min(urgency, 3)
+
+    def classify_many(self, texts: Iterable[str | None]) -> Iterator[Classification]:
+        for text in texts:
+            yield self.classify(text)
+
+
+def classifier_for_projects(
+    projects: Sequence[Project], examples: Iterable[Example] = (), params: Params | None = None
+) -> Classifier:
+    return Classifier(labels_from_projects(projects), examples=examples, params=params)
