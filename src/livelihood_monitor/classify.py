@@ -28,8 +28,10 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import jieba
+from pypinyin import lazy_pinyin
 
 from livelihood_monitor.domain_lexicon import Lexicon, load_lexicon
 from livelihood_monitor.normalize import normalize_text
@@ -73,11 +75,13 @@ class Example:
 @dataclass(frozen=True)
 class Params:
     temperature: float = 1.6  # softmax sharpness
-    none_score: float = 1.1  # the score "none of the projects" starts with
-    topic_weight: float = 0.8  # how much a non-project topic phrase adds to "none"
+    none_score: float = 0.7  # the score "none of the projects" starts with
+    topic_weight: float = 0.5  # how much a non-project topic phrase adds to "none"
     weak_weight: float = 0.35
     concept_weight: float = 1.0
     label_text_weight: float = 1.2  # times the field weight of a label's own text
+    inner_word_factor: float = 0.5  # 电梯 inside 加装电梯 counts half
+    length_bonus: float = 0.3  # per character beyond two
     example_weight: float = 2.5  # evidence from a similar known message
     example_min_similarity: float = 0.3
     secondary_min_prob: float = 0.3  # a second project also reported when this likely
@@ -103,6 +107,36 @@ class _Term:
     """What one token says: (label index, weight, concept id or None) triples."""
 
     hits: list[tuple[int, float, str | None]] = field(default_factory=list)
+
+
+# Only bracketed lists of options (新(改、扩)建); a single bracketed word like (郊) is an annotation.
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
+
+
+@lru_cache(maxsize=32768)
+def _syllable(char: str) -> str:
+    return str(lazy_pinyin(char)[0])
+
+
+def _sound(term: str) -> str:
+    return "".join(_syllable(ch) for ch in term)
+
+
+_ALTERNATIVES = re.compile(
+    r"([\u4e00-\u9fff])\(([\u4e00-\u9fff]{1,4}(?:[、,，][\u4e00-\u9fff]{1,4}){1,5})\)([\u4e00-\u9fff])"
+)
+
+
+def expand_alternatives(text: str) -> str:
+    """Spell out official shorthand: 新(改、扩)建 → 新建 改建 扩建 新改扩建, as residents write it."""
+
+    def spell(match: re.Match[str]) -> str:
+        head, inner, tail = match.groups()
+        options = [head, *re.split(r"[、,，]", inner)]
+        words = [o + tail for o in options if o] + ["".join(options) + tail]
+        return " " + " ".join(words) + " "
+
+    return _ALTERNATIVES.sub(spell, text)
 
 
 def labels_from_projects(projects: Sequence[Project]) -> list[Label]:
@@ -136,6 +170,7 @@ class Classifier:
         self._suppressed_terms: dict[str, frozenset[str]] = {}
         self._topic_terms: set[str] = set()
         self._build_terms()
+        self._build_sound_index()
         self._examples: list[tuple[frozenset[str], int | None]] = []
         self._example_index: dict[str, list[int]] = defaultdict(list)
         self.add_examples(examples)
@@ -159,6 +194,17 @@ class Classifier:
             if _WORDLIKE.match(t) and t not in stop and not _NUMBERISH.match(t)
         ]
 
+    def _label_tokens(self, text: str) -> dict[str, float]:
+        """Words of a label's own text, with the words inside long words at half weight: a
+        message saying only 电梯 should still meet a project named 既有住宅加装电梯."""
+        whole = set(self.tokens(text))
+        inner = {
+            t
+            for t in self._tokenizer.lcut_for_search(text, HMM=False)
+            if _WORDLIKE.match(t) and t not in self.lexicon.stopwords and not _NUMBERISH.match(t)
+        }
+        return {t: (1.0 if t in whole else self.params.inner_word_factor) for t in whole | inner}
+
     def _build_terms(self) -> None:
         p = self.params
         weights: dict[str, dict[int, tuple[float, str | None]]] = defaultdict(dict)
@@ -166,14 +212,18 @@ class Classifier:
         def add(term: str, label: int, weight: float, concept: str | None) -> None:
             if len(term) < 2 or term in self.lexicon.stopwords:
                 return
+            # Longer phrases are more specific (加装电梯 says more than 审批).
+            weight *= 1.0 + p.length_bonus * (min(len(term), 6) - 2)
             old = weights[term].get(label)
             if old is None or old[0] < weight:
                 weights[term][label] = (weight, concept)
 
         for i, label in enumerate(self.labels):
             for text, weight in label.texts:
-                for token in set(self.tokens(normalize_text(text))):
-                    add(token, i, weight * p.label_text_weight, None)
+                for token, factor in self._label_tokens(
+                    expand_alternatives(normalize_text(text))
+                ).items():
+                    add(token, i, weight * factor * p.label_text_weight, None)
             joined = normalize_text(" ".join(t for t, _ in label.texts))
             for concept in self.lexicon.concepts:
                 if any(a and a in joined for a in concept.anchors):
@@ -203,6 +253,25 @@ class Classifier:
         self._near_ids = {t: near.id for near in self.lexicon.near_misses for t in near.terms}
         for topic in self.lexicon.topics:
             self._topic_terms.update(t for t in topic.terms if len(t) >= 2)
+
+    def _build_sound_index(self) -> None:
+        """Pinyin of every term of three or more characters, to catch homophone typos
+        (充点桩 → 充电桩, 新见 → 新建 is left alone: two-syllable homophones are too common)."""
+        self._sounds: dict[str, str] = {}
+        for term in self._terms:
+            if 3 <= len(term) <= 6 and _CJK.fullmatch(term[0]) and all(_CJK.match(c) for c in term):
+                self._sounds.setdefault(_sound(term), term)
+
+    def _sound_alike_words(self, text: str) -> list[str]:
+        found: list[str] = []
+        for run in _CJK_RUN.findall(text):
+            syllables = [_syllable(ch) for ch in run]
+            for size in (3, 4, 5, 6):
+                for start in range(len(run) - size + 1):
+                    term = self._sounds.get("".join(syllables[start : start + size]))
+                    if term is not None and term != run[start : start + size]:
+                        found.append(term)
+        return found
 
     def add_examples(self, examples: Iterable[Example]) -> None:
         """Learn from labelled messages (corrections, training data); cheap to call again."""
@@ -288,7 +357,9 @@ class Classifier:
         words = self.tokens(text)
         message_type, urgency = self.message_signals(text, words)
         if not words:
-            empty_reason = "文本中没有可识别的中文内容" if not _CJK.search(text) else "文本过短，无法判断"
+            empty_reason = (
+                "文本中没有可识别的中文内容" if not _CJK.search(text) else "文本过短，无法判断"
+            )
             return Classification(
                 None,
                 1.0,
@@ -300,6 +371,11 @@ class Classifier:
             )
         scores, none, matched = self._scores(words)
         p = self.params
+        if max(scores) < none:
+            # Nothing convincing: perhaps a typo. Try words that sound like known terms.
+            extra = self._sound_alike_words(text)
+            if extra:
+                scores, none, matched = self._scores(words + extra)
         # Softmax over the labels with any evidence plus "none": a label nothing points to has
         # probability 0, so 55 silent projects do not dilute a clear "none".
         live = [i for i, s in enumerate(scores) if s > 0]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from livelihood_monitor import db
+from livelihood_monitor import cli_status, db
 from livelihood_monitor.config import DEFAULT_REGISTRY, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -251,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--year", type=int, metavar="年份", help="清单年份（默认 2025 或 LM_YEAR）")
     ev.add_argument("--worst", type=int, default=10, metavar="N", help="列出最常混淆的前 N 对")
+
+    cli_status.register(sub, add)
 
     add(
         "demo-load",
