@@ -84,6 +84,7 @@ class Params:
     length_bonus: float = 0.3  # per character beyond two
     example_weight: float = 2.5  # evidence from a similar known message
     example_min_similarity: float = 0.3
+    learned_weight: float = 0.15  # per unit of log-odds learned from examples
     secondary_min_prob: float = 0.3  # a second project also reported when this likely
 
 
@@ -172,6 +173,7 @@ class Classifier:
         self._build_terms()
         self._build_sound_index()
         self._examples: list[tuple[frozenset[str], int | None]] = []
+        self._learned: dict[str, list[tuple[int | None, float]]] = {}
         self._example_index: dict[str, list[int]] = defaultdict(list)
         self.add_examples(examples)
 
@@ -287,6 +289,34 @@ class Classifier:
                 self._examples.append((words, label))
                 for word in words:
                     self._example_index[word].append(position)
+            self._learn_term_weights()
+
+    def _learn_term_weights(self) -> None:
+        """Words that separate one label's examples from the rest (smoothed log-odds of
+        document frequency, positive part). With many examples this is what generalises; the
+        nearest-example evidence above is what makes a single correction count at once."""
+        self._learned = {}
+        total = len(self._examples)
+        if total < 2 or self.params.learned_weight <= 0:
+            return
+        alpha = 0.5
+        per_label: Counter[int | None] = Counter(label for _, label in self._examples)
+        df: Counter[str] = Counter()
+        df_label: dict[int | None, Counter[str]] = defaultdict(Counter)
+        for words, label in self._examples:
+            df.update(words)
+            df_label[label].update(words)
+        for label, counts in df_label.items():
+            n_in, n_out = per_label[label], total - per_label[label]
+            for word, inside in counts.items():
+                if inside < 2:
+                    continue  # one message is a correction, not a pattern
+                outside = df[word] - inside
+                ratio = math.log((inside + alpha) / (n_in + 2 * alpha)) - math.log(
+                    (outside + alpha) / (n_out + 2 * alpha)
+                )
+                if ratio > 0:
+                    self._learned.setdefault(word, []).append((label, ratio))
 
     # --- scoring ----------------------------------------------------------------------------
 
@@ -317,6 +347,13 @@ class Classifier:
             none += p.topic_weight
         if self._examples:
             none += self._example_evidence(unique, scores)
+        for word in unique:
+            for learned_label, ratio in self._learned.get(word, ()):
+                if learned_label is None:
+                    none += p.learned_weight * ratio
+                else:
+                    scores[learned_label] += p.learned_weight * ratio
+                    matched[learned_label].append(word)
         return scores, none, matched
 
     def _example_evidence(self, words: list[str], scores: list[float]) -> float:
