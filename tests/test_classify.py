@@ -127,10 +127,10 @@ def test_a_correction_moves_its_paraphrases(projects: list[registry.Project]) ->
 
 
 def test_a_correction_to_none_is_learned_too(projects: list[registry.Project]) -> None:
-    message = "市图书馆办借书证要交押金吗"
-    paraphrase = "办市图书馆的借书证需要押金吗"
+    message = "景区的厕所太脏了，外地游客看了多丢人。"
+    paraphrase = "景区厕所脏得很，外地游客看了丢人"
     before = classifier_for_projects(projects)
-    assert before.classify(paraphrase).code == "WT02"
+    assert before.classify(paraphrase).code == "JT05"
     learned = classifier_for_projects(projects, examples=[Example(message, NONE)])
     assert learned.classify(paraphrase).code is None
 
@@ -138,8 +138,8 @@ def test_a_correction_to_none_is_learned_too(projects: list[registry.Project]) -
 def test_accuracy_floor_on_the_team_dev_set(clf: Classifier) -> None:
     report = evaluate(clf, read_labelled(FIXTURES / "dev_messages.csv"))
     assert report.total >= 400
-    assert report.accuracy >= 0.88, report.summary_lines()
-    assert report.top3_accuracy >= 0.95, report.summary_lines()
+    assert report.accuracy >= 0.90, report.summary_lines()
+    assert report.top3_accuracy >= 0.97, report.summary_lines()
 
 
 def test_accuracy_floor_on_the_holdout_set(clf: Classifier) -> None:

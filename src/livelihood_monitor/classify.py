@@ -70,6 +70,7 @@ class Example:
 
     text: str
     label: str  # a label code, or NONE
+    seed: bool = False  # shipped training data; False for a supervisor's correction
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,11 @@ class Params:
     label_text_weight: float = 1.2  # times the field weight of a label's own text
     inner_word_factor: float = 0.5  # 电梯 inside 加装电梯 counts half
     length_bonus: float = 0.3  # per character beyond two
-    example_weight: float = 2.5  # evidence from a similar known message
+    example_weight: float = 2.5  # evidence from a similar shipped example
+    correction_weight: float = 6.0  # evidence from a similar message a supervisor decided
     example_min_similarity: float = 0.3
     learned_weight: float = 0.15  # per unit of log-odds learned from examples
+    use_seed_examples: bool = True  # the lexicon's examples.tsv
     secondary_min_prob: float = 0.3  # a second project also reported when this likely
 
 
@@ -170,12 +173,19 @@ class Classifier:
         self._near: dict[str, tuple[str, ...]] = {}
         self._suppressed_terms: dict[str, frozenset[str]] = {}
         self._topic_terms: set[str] = set()
+        self._concept_labels: dict[str, list[int]] = defaultdict(list)
         self._build_terms()
         self._build_sound_index()
-        self._examples: list[tuple[frozenset[str], int | None]] = []
+        # Message-type cues: a later type wins for a cue listed twice (rare, harmless).
+        self._cue_types = {
+            cue: kind for kind in MESSAGE_TYPES for cue in self.lexicon.message_types.get(kind, ())
+        }
+        self._safety = frozenset(self.lexicon.safety_terms)
+        self._escalation = frozenset(self.lexicon.escalation_terms)
+        self._examples: list[tuple[frozenset[str], int | None, float]] = []
         self._learned: dict[str, list[tuple[int | None, float]]] = {}
         self._example_index: dict[str, list[int]] = defaultdict(list)
-        self.add_examples(examples)
+        self.add_examples([*self._seed_examples(), *examples])
 
     # --- building ---------------------------------------------------------------------------
 
@@ -187,14 +197,19 @@ class Classifier:
             tokenizer.add_word(word, freq=50_000)
         return tokenizer
 
-    def tokens(self, text: str) -> list[str]:
-        """Content tokens of an already normalised text."""
+    def segment(self, text: str) -> list[str]:
+        """Every token of an already normalised text, as jieba cuts it with our dictionary."""
+        return list(self._tokenizer.cut(text, HMM=False))
+
+    def content_words(self, segments: Iterable[str]) -> list[str]:
         stop = self.lexicon.stopwords
         return [
-            t
-            for t in self._tokenizer.lcut(text, HMM=False)
-            if _WORDLIKE.match(t) and t not in stop and not _NUMBERISH.match(t)
+            t for t in segments if _WORDLIKE.match(t) and t not in stop and not _NUMBERISH.match(t)
         ]
+
+    def tokens(self, text: str) -> list[str]:
+        """Content tokens of an already normalised text."""
+        return self.content_words(self.segment(text))
 
     def _label_tokens(self, text: str) -> dict[str, float]:
         """Words of a label's own text, with the words inside long words at half weight: a
@@ -229,6 +244,7 @@ class Classifier:
             joined = normalize_text(" ".join(t for t, _ in label.texts))
             for concept in self.lexicon.concepts:
                 if any(a and a in joined for a in concept.anchors):
+                    self._concept_labels[concept.id].append(i)
                     for term in (*concept.terms, *concept.anchors):
                         add(term, i, p.concept_weight, concept.id)
                     for term in concept.weak:
@@ -275,8 +291,27 @@ class Classifier:
                         found.append(term)
         return found
 
+    def _seed_examples(self) -> list[Example]:
+        """The lexicon's example messages, labelled by concept, turned into this label set's
+        codes: a concept linked to several labels goes to the one its words point to most."""
+        if not self.params.use_seed_examples:
+            return []
+        seeds: list[Example] = []
+        for concept_id, text in self.lexicon.examples:
+            if concept_id == NONE:
+                seeds.append(Example(text, NONE, seed=True))
+                continue
+            linked = self._concept_labels.get(concept_id, [])
+            if len(linked) > 1:
+                scores, _, _ = self._scores(self.tokens(normalize_text(text)))
+                linked = [max(linked, key=scores.__getitem__)]
+            if linked:
+                seeds.append(Example(text, self._codes[linked[0]], seed=True))
+        return seeds
+
     def add_examples(self, examples: Iterable[Example]) -> None:
         """Learn from labelled messages (corrections, training data); cheap to call again."""
+        p = self.params
         with self._lock:
             for example in examples:
                 label = None if example.label == NONE else self._index.get(example.label)
@@ -286,7 +321,9 @@ class Classifier:
                 if not words:
                     continue
                 position = len(self._examples)
-                self._examples.append((words, label))
+                # A supervisor's decision outweighs shipped examples for messages like it.
+                weight = p.example_weight if example.seed else p.correction_weight
+                self._examples.append((words, label, weight))
                 for word in words:
                     self._example_index[word].append(position)
             self._learn_term_weights()
@@ -300,10 +337,10 @@ class Classifier:
         if total < 2 or self.params.learned_weight <= 0:
             return
         alpha = 0.5
-        per_label: Counter[int | None] = Counter(label for _, label in self._examples)
+        per_label: Counter[int | None] = Counter(label for _, label, _ in self._examples)
         df: Counter[str] = Counter()
         df_label: dict[int | None, Counter[str]] = defaultdict(Counter)
-        for words, label in self._examples:
+        for words, label, _ in self._examples:
             df.update(words)
             df_label[label].update(words)
         for label, counts in df_label.items():
@@ -368,16 +405,16 @@ class Classifier:
         size = len(words)
         best: dict[int | None, float] = {}
         for position, shared in overlap.items():
-            example_words, label = self._examples[position]
+            example_words, label, weight = self._examples[position]
             similarity = shared / math.sqrt(size * len(example_words))
-            if similarity >= p.example_min_similarity and similarity > best.get(label, 0.0):
-                best[label] = similarity
+            if similarity >= p.example_min_similarity:
+                best[label] = max(best.get(label, 0.0), weight * similarity)
         none_boost = 0.0
-        for label, similarity in best.items():
+        for label, evidence in best.items():
             if label is None:
-                none_boost = p.example_weight * similarity
+                none_boost = evidence
             else:
-                scores[label] += p.example_weight * similarity
+                scores[label] += evidence
         return none_boost
 
     # --- deciding ---------------------------------------------------------------------------
@@ -391,8 +428,9 @@ class Classifier:
 
     def classify_normalised(self, text: str) -> Classification:
         """Classify a text that is already normalised and masked (as stored in ``feedback.text``)."""
-        words = self.tokens(text)
-        message_type, urgency = self.message_signals(text, words)
+        segments = self.segment(text)
+        words = self.content_words(segments)
+        message_type, urgency = self.message_signals(text, segments)
         if not words:
             empty_reason = (
                 "文本中没有可识别的中文内容" if not _CJK.search(text) else "文本过短，无法判断"
@@ -455,22 +493,28 @@ class Classifier:
             urgency=urgency,
         )
 
-    def message_signals(self, text: str, words: Sequence[str]) -> tuple[str, int]:
-        """Message type (complaint/suggestion/inquiry/praise) and urgency 0..3 from cue words."""
-        lex = self.lexicon
-        counts = {
-            t: sum(1 for cue in lex.message_types.get(t, ()) if cue in text) for t in MESSAGE_TYPES
-        }
+    def message_signals(self, text: str, segments: Iterable[str]) -> tuple[str, int]:
+        """Message type (complaint/suggestion/inquiry/praise) and urgency 0..3 from cue words.
+
+        Cue words are in the tokenizer's dictionary, so they arrive as whole tokens: a set
+        look-up per token instead of a substring search per cue."""
+        counts = dict.fromkeys(MESSAGE_TYPES, 0)
+        urgency = 0
+        safety = escalation = False
+        for token in set(segments):
+            kind = self._cue_types.get(token)
+            if kind is not None:
+                counts[kind] += 1
+            safety = safety or token in self._safety
+            escalation = escalation or token in self._escalation
         if "?" in text or "？" in text:
             counts["inquiry"] += 1
+        if safety or escalation:
+            counts["complaint"] += 1  # a danger or a repeated report is a complaint
         message_type = max(MESSAGE_TYPES, key=lambda t: (counts[t], -MESSAGE_TYPES.index(t)))
         if counts[message_type] == 0:
             message_type = "suggestion"
-        urgency = 0
-        if any(cue in text for cue in lex.safety_terms):
-            urgency += 2
-        if any(cue in text for cue in lex.escalation_terms):
-            urgency += 1
+        urgency = (2 if safety else 0) + (1 if escalation else 0)
         return message_type, min(urgency, 3)
 
     def classify_many(self, texts: Iterable[str | None]) -> Iterator[Classification]:

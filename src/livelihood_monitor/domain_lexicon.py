@@ -49,6 +49,7 @@ class Lexicon:
     safety_terms: tuple[str, ...] = ()
     escalation_terms: tuple[str, ...] = ()
     stalled_terms: tuple[str, ...] = ()
+    examples: tuple[tuple[str, str], ...] = ()  # (concept id or NONE, message)
 
     def all_terms(self) -> set[str]:
         """Every phrase the tokenizer must keep whole."""
@@ -129,7 +130,15 @@ def _load_cached(folder: Path) -> Lexicon:
         safety = _strings(urgency, "safety", types_file)
         escalation = _strings(urgency, "escalation", types_file)
         stalled = _strings(tdata.get("stalled", {}), "terms", types_file)
+    examples: list[tuple[str, str]] = []
+    for path in sorted(folder.glob("examples*.tsv")):  # one file per writer or source
+        for number, line in enumerate(_read_lines(path)[1:], start=2):
+            label, _, text = line.partition("\t")
+            if not text.strip():
+                raise ValueError(f"{path.name} 第{number}行：应为“概念<TAB>留言”")
+            examples.append((label.strip(), text.strip()))
     return Lexicon(
+        examples=tuple(examples),
         concepts=concepts,
         near_misses=near,
         topics=topics,
