@@ -117,12 +117,14 @@ def test_a_new_years_list_works_without_code_changes(projects: list[registry.Pro
 
 
 def test_a_correction_moves_its_paraphrases(projects: list[registry.Project]) -> None:
-    message = "古运河这几天水发绿，还有股腥味"
-    paraphrase = "古运河的水发绿发臭"
+    # A supervisor decides that parcel lockers belong to the one-stop service project (a
+    # local policy call the lexicon does not know); the paraphrase follows the decision.
+    message = "小区门口的快递柜总是满的，取件太难了"
+    paraphrase = "我们小区门口那个快递柜天天满，取件难"
     before = classifier_for_projects(projects)
-    assert before.classify(paraphrase).code is None
-    learned = classifier_for_projects(projects, examples=[Example(message, "ST04")])
-    assert learned.classify(paraphrase).code == "ST04"
+    assert before.classify(paraphrase).code != "BM04"
+    learned = classifier_for_projects(projects, examples=[Example(message, "BM04")])
+    assert learned.classify(paraphrase).code == "BM04"
     assert learned.classify("社区老年食堂的饭菜太咸了").code == "YL04"  # others unaffected
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jieba
+import numpy as np
 from pypinyin import lazy_pinyin
 
 from livelihood_monitor.domain_lexicon import Lexicon, load_lexicon
@@ -76,7 +77,7 @@ class Example:
 @dataclass(frozen=True)
 class Params:
     temperature: float = 1.6  # softmax sharpness
-    none_score: float = 0.7  # the score "none of the projects" starts with
+    none_score: float = 1.0  # the score "none of the projects" starts with
     topic_weight: float = 0.5  # how much a non-project topic phrase adds to "none"
     weak_weight: float = 0.35
     concept_weight: float = 1.0
@@ -84,10 +85,14 @@ class Params:
     inner_word_factor: float = 0.5  # 电梯 inside 加装电梯 counts half
     length_bonus: float = 0.3  # per character beyond two
     example_weight: float = 2.5  # evidence from a similar shipped example
-    correction_weight: float = 6.0  # evidence from a similar message a supervisor decided
+    correction_weight: float = 10.0  # evidence from a similar message a supervisor decided
     example_min_similarity: float = 0.3
-    learned_weight: float = 0.15  # per unit of log-odds learned from examples
+    learned_weight: float = 0.1  # per unit of log-odds learned from examples
     use_seed_examples: bool = True  # the lexicon's examples.tsv
+    seed_neighbours: bool = False  # also compare each message with every shipped example (slow)
+    bayes_weight: float = 1.5  # naive Bayes posterior from examples, times this
+    bayes_alpha: float = 0.1
+    abstain: bool = True  # False: always choose a label (taxonomies without a "none" class)
     secondary_min_prob: float = 0.3  # a second project also reported when this likely
 
 
@@ -143,6 +148,44 @@ def expand_alternatives(text: str) -> str:
     return _ALTERNATIVES.sub(spell, text)
 
 
+class NaiveBayes:
+    """Multinomial naive Bayes over the words of labelled examples (word presence per message,
+    so one long message does not outvote many short ones). ``None`` is the "none" class.
+
+    Per-word log-likelihood ratios sit in one matrix row per word, so a message costs one
+    row gather and sum instead of a Python loop over classes."""
+
+    def __init__(self, docs: Sequence[tuple[frozenset[str], int | None]], alpha: float) -> None:
+        per_class: Counter[int | None] = Counter(label for _, label in docs)
+        self.classes: list[int | None] = list(per_class)
+        column = {c: j for j, c in enumerate(self.classes)}
+        self.rows: dict[str, int] = {}
+        counts: list[np.ndarray] = []
+        for words, label in docs:
+            for word in words:
+                row = self.rows.setdefault(word, len(counts))
+                if row == len(counts):
+                    counts.append(np.zeros(len(self.classes)))
+                counts[row][column[label]] += 1
+        matrix = np.vstack(counts) if counts else np.zeros((0, len(self.classes)))
+        totals = matrix.sum(axis=0)
+        vocabulary = max(len(counts), 1)
+        n = sum(per_class.values())
+        self.prior = np.log(np.array([per_class[c] / n for c in self.classes]))
+        self.per_word = math.log(alpha) - np.log(totals + alpha * vocabulary)
+        self.evidence = np.log(matrix + alpha) - math.log(alpha)
+
+    def posteriors(self, words: Iterable[str]) -> dict[int | None, float]:
+        rows = [self.rows[w] for w in words if w in self.rows]
+        if not rows:
+            return {}
+        logs = self.prior + len(rows) * self.per_word + self.evidence[rows].sum(axis=0)
+        probs = np.exp(logs - logs.max())
+        probs /= probs.sum()
+        # Only the classes with a real share: the rest would add nothing visible.
+        return {self.classes[j]: float(probs[j]) for j in np.flatnonzero(probs > 0.005)}
+
+
 def labels_from_projects(projects: Sequence[Project]) -> list[Label]:
     return [
         Label(p.code, p.name, ((p.name, 1.0), (p.target, 0.5), (p.category, 0.15)))
@@ -184,6 +227,7 @@ class Classifier:
         self._escalation = frozenset(self.lexicon.escalation_terms)
         self._examples: list[tuple[frozenset[str], int | None, float]] = []
         self._learned: dict[str, list[tuple[int | None, float]]] = {}
+        self._bayes: NaiveBayes | None = None
         self._example_index: dict[str, list[int]] = defaultdict(list)
         self.add_examples([*self._seed_examples(), *examples])
 
@@ -324,6 +368,8 @@ class Classifier:
                 # A supervisor's decision outweighs shipped examples for messages like it.
                 weight = p.example_weight if example.seed else p.correction_weight
                 self._examples.append((words, label, weight))
+                if example.seed and not p.seed_neighbours:
+                    continue  # shipped examples teach through the learned weights only
                 for word in words:
                     self._example_index[word].append(position)
             self._learn_term_weights()
@@ -334,6 +380,11 @@ class Classifier:
         nearest-example evidence above is what makes a single correction count at once."""
         self._learned = {}
         total = len(self._examples)
+        self._bayes = (
+            NaiveBayes([(w, lb) for w, lb, _ in self._examples], self.params.bayes_alpha)
+            if total >= 2 and self.params.bayes_weight > 0
+            else None
+        )
         if total < 2 or self.params.learned_weight <= 0:
             return
         alpha = 0.5
@@ -382,8 +433,14 @@ class Classifier:
                 matched[label].append(word)
         if suppressed_concepts:
             none += p.topic_weight
-        if self._examples:
+        if self._example_index:
             none += self._example_evidence(unique, scores)
+        if self._bayes is not None:
+            for bayes_label, prob in self._bayes.posteriors(unique).items():
+                if bayes_label is None:
+                    none += p.bayes_weight * prob
+                else:
+                    scores[bayes_label] += p.bayes_weight * prob
         for word in unique:
             for learned_label, ratio in self._learned.get(word, ()):
                 if learned_label is None:
@@ -454,19 +511,22 @@ class Classifier:
         # Softmax over the labels with any evidence plus "none": a label nothing points to has
         # probability 0, so 55 silent projects do not dilute a clear "none".
         live = [i for i, s in enumerate(scores) if s > 0]
-        top = max([scores[i] for i in live] + [none]) * p.temperature
+        if not p.abstain:  # a taxonomy where every message has a class: no "none"
+            live = live or list(range(len(scores)))
+        top = max([scores[i] for i in live] + ([none] if p.abstain else [])) * p.temperature
         exps = {i: math.exp(scores[i] * p.temperature - top) for i in live}
-        none_exp = math.exp(none * p.temperature - top)
+        none_exp = math.exp(none * p.temperature - top) if p.abstain else 0.0
         total = sum(exps.values()) + none_exp
         probs = {i: e / total for i, e in exps.items()}
         none_prob = none_exp / total
         order = sorted(probs, key=probs.__getitem__, reverse=True)
         ranked: list[tuple[str, float]] = [(self._codes[i], probs[i]) for i in order[:3]]
-        ranked.append((NONE, none_prob))
+        if p.abstain:
+            ranked.append((NONE, none_prob))
         ranked.sort(key=lambda kv: kv[1], reverse=True)
         candidates = tuple((c, round(s, 4)) for c, s in ranked[:3])
         reason = None if _CJK.search(text) else "文本中没有中文内容"
-        if not order or none_prob >= probs[order[0]]:
+        if not order or (p.abstain and none_prob >= probs[order[0]]):
             terms = tuple(dict.fromkeys(matched.get(order[0], []))) if order else ()
             return Classification(
                 None,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from livelihood_monitor import cli_status, db
+from livelihood_monitor import cli_letters, cli_status, db
 from livelihood_monitor.config import DEFAULT_REGISTRY, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--worst", type=int, default=10, metavar="N", help="列出最常混淆的前 N 对")
 
     cli_status.register(sub, add)
+    cli_letters.register(sub, add)
 
     add(
         "demo-load",

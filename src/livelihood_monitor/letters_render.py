@@ -438,7 +438,9 @@ def _lag_facts(projects: Sequence[LaggingProject], label: str) -> list[str]:
 
 
 def _period_cn(start: date, end: date) -> str:
-    """2025年9月1日至9月30日 (the year once when both ends share it)."""
+    """2025年9月1日至9月30日 (the year once when both ends share it); one day: 2025年9月10日."""
+    if start == end:
+        return format_date_cn(start)
     tail = _format_month_day(end) if start.year == end.year else format_date_cn(end)
     return f"{format_date_cn(start)}至{tail}"
 
