@@ -298,6 +298,9 @@ class Classifier:
             spread = len(by_label)
             discount = 1.0 / math.sqrt(spread)
             self._terms[term] = _Term([(i, w * discount, c) for i, (w, c) in by_label.items()])
+        own_words = {
+            t for t, term in self._terms.items() if any(c is None for _, _, c in term.hits)
+        }
         concept_words: dict[str, set[str]] = {}
         for concept in self.lexicon.concepts:
             concept_words[concept.id] = {*concept.terms, *concept.weak, *concept.anchors}
@@ -310,7 +313,10 @@ class Classifier:
             for cid in near.suppresses:
                 words = concept_words.get(cid, set())
                 silenced |= words
-                silenced |= {t for t in self._terms if any(t in w for w in words if len(t) >= 2)}
+                # Every piece of a concept word: look-ups instead of a scan of all terms.
+                silenced |= {
+                    w[a:b] for w in words for a in range(len(w)) for b in range(a + 2, len(w) + 1)
+                } & own_words
             self._suppressed_terms[near.id] = frozenset(silenced)
         self._near_ids = {t: near.id for near in self.lexicon.near_misses for t in near.terms}
         for topic in self.lexicon.topics:

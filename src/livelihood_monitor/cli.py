@@ -157,6 +157,21 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from livelihood_monitor.matching import classify_new_feedback
+
+    year = args.year or settings.year
+    try:
+        summary = classify_new_feedback(
+            settings.warehouse, year, on_batch=lambda s: _err(f"……已归类 {s.classified} 条")
+        )
+    except LookupError as exc:
+        _err(str(exc))
+        return 2
+    _out(summary.summary())
+    return 0
+
+
 def cmd_demo_load(args: argparse.Namespace, settings: Settings) -> int:
     from livelihood_monitor import demo
 
@@ -251,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--year", type=int, metavar="年份", help="清单年份（默认 2025 或 LM_YEAR）")
     ev.add_argument("--worst", type=int, default=10, metavar="N", help="列出最常混淆的前 N 对")
+
+    match = add(
+        "match", "把数据仓库中尚未归类的群众意见归入当年项目（参考已有人工更正）", cmd_match
+    )
+    match.add_argument("--year", type=int, metavar="年份", help="项目年度（默认 2025 或 LM_YEAR）")
 
     cli_status.register(sub, add)
     cli_letters.register(sub, add)

@@ -1,0 +1,146 @@
+"""Classification inside the warehouse: match new feedback to the year's projects.
+
+Reading, classifying and saving are separate steps, so no connection is open while the CPU-heavy
+classification runs and the dashboard can read between batches. Supervisors' manual decisions
+are read back as examples: every run learns from the corrections made so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from livelihood_monitor import db
+from livelihood_monitor.classify import (
+    NONE,
+    Classification,
+    Classifier,
+    Example,
+    classifier_for_projects,
+)
+from livelihood_monitor.registry import load_projects
+
+BATCH_ROWS = 5000
+MATCH_COLUMNS = [
+    "feedback_id",
+    "year",
+    "project_code",
+    "confidence",
+    "rank",
+    "method",
+    "matched_terms",
+    "message_type",
+    "urgency",
+    "decided_by",
+]
+
+
+@dataclass
+class MatchRunSummary:
+    year: int
+    classified: int = 0
+    matched: int = 0
+    none: int = 0
+    corrections_used: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.year} 年新归类 {self.classified} 条群众意见：归入项目 {self.matched} 条，"
+            f"不属于任何项目 {self.none} 条（参考人工更正 {self.corrections_used} 条）"
+        )
+
+
+def load_corrections(con: db.Connection, year: int) -> list[Example]:
+    rows = con.execute(db.load_sql("queries/matching_corrections.sql"), {"year": year}).fetchall()
+    return [Example(text, code or NONE) for text, code in rows]
+
+
+def build_classifier(con: db.Connection, year: int) -> tuple[Classifier, int]:
+    """The year's classifier: registry + lexicon + the supervisors' corrections so far."""
+    projects = load_projects(con, year)
+    if not projects:
+        raise LookupError(
+            f"{year} 年尚未导入民生实事项目清单，无法归类：请先运行 registry import。"
+        )
+    corrections = load_corrections(con, year)
+    return classifier_for_projects(projects, examples=corrections), len(corrections)
+
+
+def fetch_unmatched(
+    con: db.Connection, year: int, after: int = 0, limit: int = BATCH_ROWS
+) -> list[tuple[int, str]]:
+    sql = db.load_sql("queries/matching_unmatched.sql")
+    return [
+        (int(i), t)
+        for i, t in con.execute(sql, {"year": year, "after": after, "limit": limit}).fetchall()
+    ]
+
+
+def match_rows(feedback_id: int, year: int, result: Classification) -> list[list[object]]:
+    """feedback_matches rows for one decision: the chosen project(s) at rank 1 (or a NULL
+    project when none), the other candidates after it."""
+    terms = ";".join(result.matched_terms)
+    common: list[object] = ["auto"]
+    rows: list[list[object]]
+    if result.code is None:
+        rows = [[feedback_id, year, None, result.confidence, 1, *common, terms]]
+    else:
+        rows = [[feedback_id, year, result.code, result.confidence, 1, *common, terms]]
+        rows += [[feedback_id, year, code, 0.0, 1, *common, ""] for code in result.also]
+    rank = 2
+    chosen = {result.code, *result.also}
+    for code, score in result.candidates:
+        if code != NONE and code not in chosen:
+            rows.append([feedback_id, year, code, score, rank, *common, ""])
+            rank += 1
+    return [[*row, result.message_type, result.urgency, "classifier"] for row in rows]
+
+
+def save_matches(con: db.Connection, rows: list[list[object]]) -> None:
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=MATCH_COLUMNS)
+    con.register("new_matches", frame)
+    try:
+        con.execute(
+            f"INSERT INTO feedback_matches ({', '.join(MATCH_COLUMNS)}) "
+            f"SELECT {', '.join(MATCH_COLUMNS)} FROM new_matches"
+        )
+    finally:
+        con.unregister("new_matches")
+
+
+def classify_new_feedback(
+    warehouse: Path,
+    year: int,
+    *,
+    batch_rows: int = BATCH_ROWS,
+    on_batch: Callable[[MatchRunSummary], None] | None = None,
+) -> MatchRunSummary:
+    """Classify every unmatched message of ``year``, batch by batch; safe to re-run."""
+    with db.read_connection(warehouse) as con:
+        classifier, corrections = build_classifier(con, year)
+    summary = MatchRunSummary(year, corrections_used=corrections)
+    after = 0
+    while True:
+        with db.read_connection(warehouse) as con:
+            batch = fetch_unmatched(con, year, after, batch_rows)
+        if not batch:
+            return summary
+        rows: list[list[object]] = []
+        for feedback_id, text in batch:
+            result = classifier.classify_normalised(text)
+            rows.extend(match_rows(feedback_id, year, result))
+            summary.classified += 1
+            if result.code:
+                summary.matched += 1
+            else:
+                summary.none += 1
+        with db.write_transaction(warehouse) as con:
+            save_matches(con, rows)
+        after = batch[-1][0]
+        if on_batch is not None:
+            on_batch(summary)

@@ -1,0 +1,11 @@
+-- Feedback of a year that the classifier has not matched yet (oldest first), in batches.
+SELECT f.feedback_id, f.text
+FROM feedback AS f
+WHERE year(timezone('Asia/Shanghai', coalesce(f.submitted_at, f.ingested_at))) = $year
+  AND f.feedback_id > $after
+  AND NOT EXISTS (
+      SELECT 1 FROM feedback_matches AS m
+      WHERE m.feedback_id = f.feedback_id AND m.year = $year AND m.method = 'auto'
+  )
+ORDER BY f.feedback_id
+LIMIT $limit;
