@@ -61,7 +61,7 @@ def main() -> None:
         f"groups: {len(issues):,}  with 2+ messages: {len(multi):,}  "
         f"messages in them: {sum(i.count for i in multi):,}"
     )
-    print(f"largest groups by heat (reference time = newest message):")
+    print("largest groups by heat (reference time = newest message):")
     for issue in issues[: args.top]:
         print(
             f"  heat {issue.heat:7.2f}  n={issue.count:3d}  likes={issue.likes:5d}  "
