@@ -1,17 +1,24 @@
-"""What every page shares: settings, cached query results, status colours.
+"""What every page shares: settings, the signed-in user, cached query results, labels, colours.
 
 Results are cached for a short time; connections never are (an open one blocks the flows).
+Every cached function takes the warehouse path as a string and plain values, so the cache key
+is cheap to hash. After an editor's correction ``clear_caches`` drops them all.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from livelihood_monitor import queries
-from livelihood_monitor.config import load_settings
+from livelihood_monitor.config import Settings, load_settings
+from livelihood_monitor.users import User
 
 CACHE_TTL_S = 30
 
@@ -33,38 +40,196 @@ STATUS_COLOURS = {
     "missing": "#8d99ae",
     None: "#d9d9d9",
 }
+CHECKPOINT_LABELS = {"start": "年初", "mid": "年中", "end": "年末"}
+CHANNEL_LABELS = {
+    "observation_point": "民情观察点",
+    "direct_channel": "民意直通车",
+    "meeting_day": "统一见面日",
+    "hotline": "热线",
+    "other": "其他",
+}
+MESSAGE_TYPE_LABELS = {
+    "complaint": "投诉",
+    "suggestion": "建议",
+    "inquiry": "咨询",
+    "praise": "表扬",
+    None: "未识别",
+}
+LETTER_KIND_LABELS = {
+    "feedback_letter": "意见反馈函",
+    "reminder_letter": "进度提醒函",
+    "urge_letter": "催办函",
+}
+LETTER_STATUS_LABELS = {
+    "draft": "草稿",
+    "issued": "已发出",
+    "replied": "已回函",
+    "overdue": "逾期未回",
+    "closed": "已办结",
+}
+METHOD_LABELS = {"auto": "自动", "manual": "人工"}
+# Streamlit's font "Source Sans" has no Chinese glyphs, so Chromium falls back per character,
+# often to a 楷体 face. The @font-face adds a local CJK sans face to that family for CJK code
+# points only, with the very same descriptors as Streamlit's own face (Chromium merges faces
+# only when their weight ranges are identical), so icons and code keep their fonts. Bold text
+# names the CJK family first, since a face covering weights 100-900 is never emboldened.
+_CJK_LOCAL = ("Noto Sans CJK SC", "NotoSansCJKsc-Regular", "Source Han Sans SC", "PingFang SC")
+CJK_FONT_CSS = (
+    '@font-face { font-family: "Source Sans"; font-style: normal; font-weight: 100 900; '
+    f"src: {', '.join(f'local({name!r})' for name in _CJK_LOCAL)}, local('Microsoft YaHei'); "
+    "unicode-range: U+2E80-2FDF, U+3000-303F, U+3400-4DBF, U+4E00-9FFF, U+F900-FAFF, "
+    "U+FF00-FFEF; }\n"
+    ".stApp :is(h1, h2, h3, h4, h5, h6, strong, b) { font-family: 'Noto Sans CJK SC', "
+    "'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'Source Sans', sans-serif "
+    "!important; }\n"
+)
+NO_PROJECT = "__none__"  # the "none of the projects" choice in selectors
+_TERM_SPLIT = re.compile(r"[;；,，、|\s]+")
+
+
+def settings() -> Settings:
+    return load_settings()
 
 
 def warehouse_path() -> str:
-    return str(load_settings().warehouse)
+    return str(settings().warehouse)
+
+
+# --- the signed-in user ----------------------------------------------------------------------
+
+
+def current_user() -> User | None:
+    """The user of this browser session (set by the login page), or None."""
+    value = st.session_state.get("user")
+    if not isinstance(value, dict):
+        return None
+    role = value.get("role")
+    name = value.get("name")
+    if role not in ("viewer", "editor") or not isinstance(name, str):
+        return None
+    return User(name, role)
+
+
+def sign_in(user: User) -> None:
+    st.session_state["user"] = {"name": user.name, "role": user.role}
+
+
+def current_year() -> int | None:
+    """The year chosen in the sidebar (app.py), if the warehouse has any."""
+    value = st.session_state.get("year")
+    return int(value) if isinstance(value, int) else None
+
+
+# --- cached query results -----------------------------------------------------------------------
+
+
+def clear_caches() -> None:
+    """Drop every cached result, e.g. after an editor's correction, so each page shows it."""
+    st.cache_data.clear()
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def years(warehouse: str) -> list[int]:
-    from pathlib import Path
-
     return queries.years(Path(warehouse))
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def projects_overview(warehouse: str, year: int) -> pd.DataFrame:
-    from pathlib import Path
-
     return queries.projects_overview(Path(warehouse), year)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def status_dates(warehouse: str, year: int) -> pd.DataFrame:
+    return queries.status_dates(Path(warehouse), year)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def overview_at(warehouse: str, year: int, as_of: date) -> pd.DataFrame:
+    return queries.overview_at(Path(warehouse), year, as_of)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def project_page(
+    warehouse: str, year: int, code: str, unit: str, limit: int
+) -> queries.ProjectDetail:
+    return queries.project_page(Path(warehouse), year, code, unit, limit)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def opinion_page(
+    warehouse: str, year: int, days: int, threshold: float, kind: str, limit: int
+) -> queries.OpinionOverview:
+    return queries.opinion_page(
+        Path(warehouse), year, days, threshold=threshold, kind=kind, limit=limit
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def letters_page(warehouse: str, year: int, statuses: tuple[str, ...]) -> queries.LettersOverview:
+    return queries.letters_page(Path(warehouse), year, statuses)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def quality_page(warehouse: str, run_id: str | None) -> queries.QualityOverview:
+    return queries.quality_page(Path(warehouse), run_id)
+
+
+# --- presentation helpers --------------------------------------------------------------------
+
+
+def _ink(background: str) -> str:
+    """Black or white text, whichever reads better on ``background`` (#rrggbb)."""
+    r, g, b = (int(background[i : i + 2], 16) for i in (1, 3, 5))
+    return "#1f2328" if 0.299 * r + 0.587 * g + 0.114 * b > 160 else "white"
 
 
 def status_badge(status: str | None) -> str:
     key = status if status in STATUS_COLOURS else None
+    colour = STATUS_COLOURS[key]
     return (
-        f'<span style="background:{STATUS_COLOURS[key]};color:white;border-radius:4px;'
+        f'<span style="background:{colour};color:{_ink(colour)};border-radius:4px;'
         f'padding:1px 6px;font-size:0.8em">{html.escape(STATUS_LABELS[key])}</span>'
     )
 
 
+def colour_bar(colour: str) -> str:
+    """A thin coloured strip put above a metric, so counts per status read as status colours."""
+    return f'<div style="height:6px;border-radius:3px;background:{colour};margin-bottom:2px"></div>'
+
+
+def split_terms(value: object) -> list[str]:
+    """Matched terms as stored (``"电梯;停工"``, or a list) → ``["电梯", "停工"]``."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if str(v).strip()]
+    return [t for t in _TERM_SPLIT.split(str(value)) if t]
+
+
+def highlight(text: str, terms: Iterable[str]) -> str:
+    """HTML of ``text`` with every matched term in ``<mark>``; everything else escaped.
+
+    Terms are found in the raw text and each piece is escaped on its own, so a term can never
+    match inside an HTML entity, and newlines become ``<br>`` so the block stays one HTML block
+    (Streamlit's Markdown then leaves the text alone: no stray emphasis from ``*`` or ``_``).
+    """
+    wanted = sorted({t for t in terms if t}, key=len, reverse=True)  # longest first
+    pieces: list[str] = []
+    if wanted:
+        pattern = re.compile("|".join(re.escape(t) for t in wanted))
+        pos = 0
+        for match in pattern.finditer(text):
+            pieces.append(html.escape(text[pos : match.start()]))
+            pieces.append(f"<mark>{html.escape(match.group())}</mark>")
+            pos = match.end()
+        pieces.append(html.escape(text[pos:]))
+    else:
+        pieces.append(html.escape(text))
+    return "".join(pieces).replace("\r\n", "\n").replace("\n", "<br>")
+
+
 def require_warehouse() -> str | None:
     """The warehouse path, or None after telling the user what to do when it is missing."""
-    from pathlib import Path
-
     path = warehouse_path()
     if not Path(path).exists():
         st.warning(
@@ -73,3 +238,44 @@ def require_warehouse() -> str | None:
         )
         return None
     return path
+
+
+def require_user() -> User | None:
+    """Stop a page run that did not come through app.py's login (defence in depth)."""
+    user = current_user()
+    if user is None and not st.user.get("is_logged_in"):
+        st.warning("请先登录。")
+        st.stop()
+    return user
+
+
+def page_context() -> tuple[str, int]:
+    """(warehouse, year) for a page, or stop the page after saying what to do next."""
+    require_user()
+    warehouse = require_warehouse()
+    if warehouse is None:
+        st.stop()
+    assert warehouse is not None
+    year = current_year()
+    if year is None:
+        st.info(
+            "数据仓库中还没有项目清单。请运行 "
+            "`livelihood-monitor registry import 清单文件 --year 年份`，或运行 `make demo`。"
+        )
+        st.stop()
+    assert year is not None
+    return warehouse, year
+
+
+def truthy(value: object) -> bool:
+    """A DuckDB BOOLEAN as pandas hands it over (True, numpy.bool_, None or NaN) → bool."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return False
+    return bool(value)
+
+
+def fmt_pct(value: object, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    number = float(str(value))
+    return f"{number:+.1f}" if signed else f"{number:.1f}%"

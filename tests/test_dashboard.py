@@ -13,7 +13,7 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-from livelihood_monitor import db, registry
+from livelihood_monitor import db, registry, users
 from livelihood_monitor.config import DEFAULT_REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +38,7 @@ def demo_warehouse(warehouse_file: Path) -> Path:
 def run_app(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> AppTest:
     monkeypatch.setenv("LM_WAREHOUSE", str(warehouse))
     at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state["user"] = {"name": "test", "role": "viewer"}  # as the login page leaves it
     at.run()
     assert not at.exception, at.exception
     return at
@@ -79,10 +80,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+DEMO_PASSWORD = "browser-pass-1"
+
+
 @pytest.fixture
-def served_dashboard(demo_warehouse: Path) -> Iterator[str]:
+def served_dashboard(tmp_path: Path) -> Iterator[str]:
+    """A real Streamlit server on the small dashboard warehouse, with one editor account."""
+    from test_dashboard_pages import build_small_warehouse
+
+    warehouse = build_small_warehouse(tmp_path / "wh" / "livelihood.duckdb")
+    users_file = tmp_path / "users.toml"
+    users.add_user(users_file, "supervisor", DEMO_PASSWORD, "editor")
     port = _free_port()
-    env = {**os.environ, "LM_WAREHOUSE": str(demo_warehouse)}
+    env = {**os.environ, "LM_WAREHOUSE": str(warehouse), "LM_USERS_FILE": str(users_file)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -135,7 +145,7 @@ CHROMIUM_ARGS = [
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_browser_renders_overview_in_chinese(served_dashboard: str) -> None:
+def test_browser_logs_in_and_renders_overview_and_project(served_dashboard: str) -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("未安装 Debian chromium（.ci/run 会安装）")
@@ -145,10 +155,48 @@ def test_browser_renders_overview_in_chinese(served_dashboard: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # A page's address opens the login form first: nothing else exists before signing in.
+        page.goto(f"{served_dashboard}/project", wait_until="domcontentloaded")
+        page.get_by_role("button", name="登录").wait_for(timeout=30_000)
+        assert page.get_by_role("heading", name="民生实事监督").is_visible()
+        assert page.get_by_text("建设一批优质学校").count() == 0
+        assert page.get_by_text("Page not found").count() == 0
+
         page.goto(served_dashboard, wait_until="domcontentloaded")
-        page.get_by_text("民生实事项目总览").wait_for(timeout=30_000)
+        page.get_by_role("button", name="登录").wait_for(timeout=30_000)
+        page.wait_for_timeout(500)  # fonts
+        page.screenshot(path=str(ARTIFACTS / "login.png"), full_page=False)
+        page.get_by_label("用户名").fill("supervisor")
+        page.get_by_label("密码").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="登录").click()
+
+        page.get_by_role("heading", name="民生实事项目总览").wait_for(timeout=30_000)
         page.get_by_text("建设一批优质学校").first.wait_for(timeout=30_000)
         assert page.get_by_text("教育发展（7 项）").is_visible()
+        assert page.get_by_text("评估日期：2025-06-30（年中）").is_visible()
+        assert page.get_by_text("填报 30.0% / 时序 40.0%").first.is_visible()
+        assert page.get_by_text("supervisor").first.is_visible()
+        page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=False)
+
+        page.get_by_role("link", name="项目详情").click()
+        page.get_by_role("heading", name="项目详情").wait_for(timeout=30_000)
+        page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first.click()
+        page.keyboard.type("JY01")
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name="JY01 建设一批优质学校").wait_for(timeout=30_000)
+        page.locator("mark", has_text="停工").first.wait_for(timeout=30_000)
+        assert page.get_by_text("进度与时序进度").is_visible()
+        assert page.get_by_text("滞后").first.is_visible()
+        assert page.get_by_text("138****5678", exact=False).first.is_visible()
+        # The resident's "<script>" shows as text, never as markup.
+        assert page.get_by_text("<script>alert(1)</script>", exact=False).first.is_visible()
+        page.locator(
+            "[data-testid='stVegaLiteChart'] svg, [data-testid='stVegaLiteChart'] canvas"
+        ).first.wait_for(timeout=30_000)
+        page.set_viewport_size({"width": 1400, "height": 2000})  # the page scrolls inside Streamlit
+        page.wait_for_timeout(800)  # let the chart finish drawing
+        page.screenshot(path=str(ARTIFACTS / "project.png"), full_page=True)
         browser.close()
-    assert (ARTIFACTS / "overview.png").stat().st_size > 10_000
+    for name in ("login.png", "overview.png", "project.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000, name
