@@ -9,7 +9,7 @@ export LM_WAREHOUSE ?= $(CURDIR)/warehouse/livelihood.duckdb
 export LM_DATA_DIR ?= $(CURDIR)/var
 PORT ?= 8501
 
-.PHONY: install demo test lint typecheck pytest test-fast dashboard clean
+.PHONY: install demo serve test lint typecheck pytest test-fast dashboard clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -25,9 +25,14 @@ install: $(VENV)/.installed
 demo: install
 	$(LM) init
 	$(LM) demo-load
+	@$(LM) users ensure-demo
 	@echo "仪表盘：http://127.0.0.1:$(PORT)  （按 Ctrl+C 停止）"
 	$(VENV)/bin/streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
+
+serve: install
+	$(LM) init
+	$(LM) serve
 
 dashboard: install
 	$(VENV)/bin/streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port $(PORT) \

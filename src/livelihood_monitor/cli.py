@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from livelihood_monitor import cli_letters, cli_status, db
+from livelihood_monitor import cli_ingest, cli_letters, cli_status, cli_users, db
 from livelihood_monitor.config import DEFAULT_REGISTRY, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -172,6 +172,18 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from livelihood_monitor import scheduling
+
+    planned = scheduling.schedules_from_settings(settings)
+    for item in planned:
+        _out(f"计划任务 {item.name}：{item.cron}（{scheduling.TIMEZONE}）")
+    with scheduling.local_prefect_server(settings) as url:
+        _out(f"Prefect 服务：{url}；按 Ctrl+C 停止。")
+        scheduling.serve_flows(settings)
+    return 0
+
+
 def cmd_demo_load(args: argparse.Namespace, settings: Settings) -> int:
     from livelihood_monitor import demo
 
@@ -272,8 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match.add_argument("--year", type=int, metavar="年份", help="项目年度（默认 2025 或 LM_YEAR）")
 
+    add(
+        "serve",
+        "按计划定时运行各流程（未设置 PREFECT_API_URL 时在本机启动 Prefect 服务）",
+        cmd_serve,
+    )
+
+    cli_ingest.register(sub, add)
     cli_status.register(sub, add)
     cli_letters.register(sub, add)
+    cli_users.register(sub, add)
 
     add(
         "demo-load",

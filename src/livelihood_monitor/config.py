@@ -69,4 +69,4 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         settings = replace(settings, **values, extra=extra)
     env_values = {k: _coerce(k, os.environ[v]) for k, v in _ENV.items() if os.environ.get(v)}
     explicit = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
-    return replace(settings, **env_values, **explicit)
+    return replace(settings, **{**env_values, **explicit})  # explicit values win over env

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from livelihood_monitor.classify import (
     Example,
     classifier_for_projects,
 )
-from livelihood_monitor.registry import load_projects
+from livelihood_monitor.registry import Project, load_projects
 
 BATCH_ROWS = 5000
 MATCH_COLUMNS = [
@@ -59,24 +60,45 @@ def load_corrections(con: db.Connection, year: int) -> list[Example]:
 
 
 def build_classifier(con: db.Connection, year: int) -> tuple[Classifier, int]:
-    """The year's classifier: registry + lexicon + the supervisors' corrections so far."""
-    projects = load_projects(con, year)
+    """The year's classifier: registry + lexicon + the supervisors' corrections so far.
+    Built once per distinct registry and set of corrections in a process, so parallel chunks of
+    one run share it."""
+    projects = tuple(load_projects(con, year))
     if not projects:
         raise LookupError(
             f"{year} 年尚未导入民生实事项目清单，无法归类：请先运行 registry import。"
         )
-    corrections = load_corrections(con, year)
-    return classifier_for_projects(projects, examples=corrections), len(corrections)
+    corrections = tuple(load_corrections(con, year))
+    return _cached_classifier(projects, corrections), len(corrections)
+
+
+@lru_cache(maxsize=2)
+def _cached_classifier(
+    projects: tuple[Project, ...], corrections: tuple[Example, ...]
+) -> Classifier:
+    return classifier_for_projects(projects, examples=corrections)
 
 
 def fetch_unmatched(
-    con: db.Connection, year: int, after: int = 0, limit: int = BATCH_ROWS
+    con: db.Connection,
+    year: int,
+    after: int = 0,
+    limit: int = BATCH_ROWS,
+    until: int | None = None,
 ) -> list[tuple[int, str]]:
+    """Unmatched feedback with ``after < feedback_id <= until``, oldest first."""
     sql = db.load_sql("queries/matching_unmatched.sql")
-    return [
-        (int(i), t)
-        for i, t in con.execute(sql, {"year": year, "after": after, "limit": limit}).fetchall()
-    ]
+    params = {"year": year, "after": after, "limit": limit, "until": until or 2**62}
+    return [(int(i), t) for i, t in con.execute(sql, params).fetchall()]
+
+
+def unmatched_id_range(warehouse: Path, year: int) -> tuple[int, int] | None:
+    """Smallest and largest id of unmatched feedback: what a parallel run splits into chunks."""
+    with db.read_connection(warehouse) as con:
+        row = con.execute(
+            db.load_sql("queries/matching_unmatched_range.sql"), {"year": year}
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row and row[0] is not None else None
 
 
 def match_rows(feedback_id: int, year: int, result: Classification) -> list[list[object]]:
@@ -119,15 +141,17 @@ def classify_new_feedback(
     *,
     batch_rows: int = BATCH_ROWS,
     on_batch: Callable[[MatchRunSummary], None] | None = None,
+    id_range: tuple[int, int] | None = None,
 ) -> MatchRunSummary:
-    """Classify every unmatched message of ``year``, batch by batch; safe to re-run."""
+    """Classify every unmatched message of ``year`` (within ``id_range`` when given, so chunks
+    can run in parallel), batch by batch; safe to re-run."""
     with db.read_connection(warehouse) as con:
         classifier, corrections = build_classifier(con, year)
     summary = MatchRunSummary(year, corrections_used=corrections)
-    after = 0
+    after, until = (id_range[0] - 1, id_range[1]) if id_range else (0, None)
     while True:
         with db.read_connection(warehouse) as con:
-            batch = fetch_unmatched(con, year, after, batch_rows)
+            batch = fetch_unmatched(con, year, after, batch_rows, until)
         if not batch:
             return summary
         rows: list[list[object]] = []

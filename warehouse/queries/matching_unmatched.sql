@@ -2,7 +2,7 @@
 SELECT f.feedback_id, f.text
 FROM feedback AS f
 WHERE year(timezone('Asia/Shanghai', coalesce(f.submitted_at, f.ingested_at))) = $year
-  AND f.feedback_id > $after
+  AND f.feedback_id > $after AND f.feedback_id <= $until
   AND NOT EXISTS (
       SELECT 1 FROM feedback_matches AS m
       WHERE m.feedback_id = f.feedback_id AND m.year = $year AND m.method = 'auto'

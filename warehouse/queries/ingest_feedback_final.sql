@@ -1,0 +1,173 @@
+-- Stage 2 of feedback ingestion: the staged rows of one input joined with the results of the
+-- Python work, validated, hashed, identified, checked for repeats within the input and cut into
+-- merge batches. Runs once per input: CREATE TABLE final AS ...
+--
+-- Relations: staged (stage 1), sheets (sheet, scope, id_identity), py_text (sheet, row_number,
+-- text_norm, text_masked, title_masked), py_dates (value, iso, error), py_contacts (value,
+-- masked), py_points / py_districts / py_deputies (value, out).
+-- Parameters:
+--   $future_limit      submitted_at later than this is rejected
+--   $reject_repeated   whether a repeated id is an error (files) or a plain duplicate (API)
+--   $batch_rows        rows per merge batch (one write transaction each)
+--
+-- Cost notes (1M rows): only the narrow key columns are materialised (materialising whole rows
+-- twice cost more than all the rest), and the time enters the hash as epoch seconds (formatting
+-- it in Asia/Shanghai through ICU cost a second).
+WITH j AS (
+    SELECT
+        s.sheet,
+        s.row_number,
+        -- Position in the whole input, sheets in order (row numbers restart in every sheet).
+        s.sheet::BIGINT * 1000000000 + s.row_number AS ordinal,
+        sh.scope,
+        sh.id_identity AS sheet_has_ids,
+        s.source_id AS source_id_given,
+        s.date_raw,
+        s.text_raw,
+        s.text_chars,
+        s.reason0,
+        s.raw,
+        -- Rows without Python work hold safe texts, which never have a title (the title joins
+        -- the text with a newline, an unsafe character), so their text is text_raw itself.
+        coalesce(t.text_norm, s.text_raw) AS text_norm,
+        coalesce(t.text_masked, s.text_raw) AS text,
+        t.title_masked AS title,
+        coalesce(s.ts_fast, CAST(d.iso AS TIMESTAMPTZ)) AS submitted_at,
+        d.error AS date_error,
+        coalesce(s.contact_fast, c.masked) AS contact_masked,
+        coalesce(p.out, s.observation_point) AS observation_point,
+        coalesce(di.out, s.district) AS district,
+        coalesce(dc.out, s.deputy_code) AS deputy_code,
+        s.submitter
+    FROM staged AS s
+    JOIN sheets AS sh ON sh.sheet = s.sheet
+    LEFT JOIN py_text AS t ON t.sheet = s.sheet AND t.row_number = s.row_number
+    LEFT JOIN py_dates AS d ON d.value = s.date_raw
+    LEFT JOIN py_contacts AS c ON c.value = s.contact_raw
+    LEFT JOIN py_points AS p ON p.value = s.observation_point
+    LEFT JOIN py_districts AS di ON di.value = s.district
+    LEFT JOIN py_deputies AS dc ON dc.value = s.deputy_code
+),
+-- The columns identity and validation need, joined separately so that the wide ``j`` is
+-- read once, streaming into the result (referenced twice, DuckDB would materialise it).
+jh AS (
+    SELECT
+        s.sheet,
+        s.row_number,
+        s.sheet::BIGINT * 1000000000 + s.row_number AS ordinal,
+        sh.scope,
+        sh.id_identity AS sheet_has_ids,
+        s.source_id AS source_id_given,
+        s.reason0,
+        coalesce(t.text_norm, s.text_raw) AS text_norm,
+        coalesce(s.ts_fast, CAST(d.iso AS TIMESTAMPTZ)) AS submitted_at,
+        d.error AS date_error,
+        coalesce(p.out, s.observation_point) AS observation_point
+    FROM staged AS s
+    JOIN sheets AS sh ON sh.sheet = s.sheet
+    LEFT JOIN py_text AS t ON t.sheet = s.sheet AND t.row_number = s.row_number
+    LEFT JOIN py_dates AS d ON d.value = s.date_raw
+    LEFT JOIN py_points AS p ON p.value = s.observation_point
+),
+h AS MATERIALIZED (
+    SELECT
+        sheet,
+        row_number,
+        ordinal,
+        CASE
+            WHEN reason0 IS NOT NULL THEN reason0
+            WHEN text_norm IS NULL OR text_norm = '' THEN 'missing_text'
+            WHEN date_error IS NOT NULL THEN 'bad_date'
+            WHEN submitted_at > $future_limit THEN 'future_date'
+        END AS reason,
+        -- Content hash: normalised (unmasked) text, the moment, the observation point.
+        sha256(
+            coalesce(text_norm, '') || chr(31)
+            || coalesce(CAST(CAST(epoch(submitted_at) AS BIGINT) AS VARCHAR), '') || chr(31)
+            || coalesce(observation_point, '')
+        ) AS content_hash,
+        sheet_has_ids AND source_id_given IS NOT NULL AS id_identity,
+        scope,
+        source_id_given,
+        sheet::BIGINT * 1000000 + row_number // $batch_rows AS chunk
+    FROM jh
+),
+k AS (
+    SELECT
+        *,
+        CASE
+            WHEN id_identity THEN scope || source_id_given
+            ELSE 'sha256:' || content_hash
+        END AS source_id
+    FROM h
+),
+-- Repeats within the input, found with narrow aggregates (a window would drag every column).
+id_repeats AS (
+    SELECT source_id, min(ordinal) AS id_first
+    FROM k
+    WHERE reason IS NULL
+    GROUP BY source_id
+    HAVING count(*) > 1
+),
+hash_repeats AS (
+    SELECT content_hash, min(ordinal) AS hash_first
+    FROM k
+    WHERE reason IS NULL
+    GROUP BY content_hash
+    HAVING count(*) > 1
+),
+batches AS (
+    SELECT chunk, row_number() OVER (ORDER BY chunk) AS batch_no
+    FROM (SELECT DISTINCT chunk FROM h)
+),
+w AS (
+    SELECT
+        k.sheet,
+        k.row_number,
+        k.reason,
+        k.content_hash,
+        k.id_identity,
+        k.source_id,
+        b.batch_no,
+        ir.id_first % 1000000000 AS id_first_row,
+        coalesce(k.ordinal > ir.id_first, false) AS id_repeat,
+        coalesce(k.ordinal > hr.hash_first, false) AS hash_repeat
+    FROM k
+    JOIN batches AS b ON b.chunk = k.chunk
+    LEFT JOIN id_repeats AS ir ON k.reason IS NULL AND ir.source_id = k.source_id
+    LEFT JOIN hash_repeats AS hr ON k.reason IS NULL AND hr.content_hash = k.content_hash
+)
+SELECT
+    j.sheet,
+    j.row_number,
+    w.batch_no,
+    CASE
+        WHEN w.reason IS NOT NULL THEN 'reject'
+        WHEN w.id_repeat AND w.id_identity AND $reject_repeated THEN 'reject'
+        WHEN w.id_repeat OR w.hash_repeat THEN 'duplicate'
+        ELSE 'accept'
+    END AS status,
+    CASE
+        WHEN w.reason IS NOT NULL THEN w.reason
+        WHEN w.id_repeat AND w.id_identity AND $reject_repeated THEN 'repeated_id'
+    END AS reject_reason,
+    w.source_id,
+    j.source_id_given,
+    w.id_identity,
+    w.id_first_row,
+    w.content_hash,
+    j.submitted_at,
+    j.date_raw,
+    j.date_error,
+    j.text_raw,
+    j.text_chars,
+    j.text,
+    j.title,
+    j.observation_point,
+    j.district,
+    j.deputy_code,
+    j.submitter,
+    j.contact_masked,
+    j.raw
+FROM j
+JOIN w ON w.sheet = j.sheet AND w.row_number = j.row_number
