@@ -76,3 +76,19 @@ def test_supervisor_corrections_teach_the_next_run(warehouse: Path) -> None:
 def test_year_without_registry_is_a_clear_error(warehouse: Path) -> None:
     with pytest.raises(LookupError, match="2030 年尚未导入"):
         classify_new_feedback(warehouse, 2030)
+
+
+def test_an_edited_message_is_classified_again(warehouse: Path) -> None:
+    classify_new_feedback(warehouse, 2025)
+    with db.write_transaction(warehouse) as con:
+        con.execute(
+            "UPDATE feedback SET text = '社区老年食堂的饭菜太咸了', version = 2, "
+            "updated_at = now() + INTERVAL 1 SECOND WHERE feedback_id = 3"
+        )
+    again = classify_new_feedback(warehouse, 2025)
+    assert again.classified == 1
+    assert rank1(warehouse)[3] == "YL04"
+    _, rows = db.read_rows(
+        warehouse, "SELECT count(*) FROM feedback_matches WHERE feedback_id = 3 AND rank = 1"
+    )
+    assert rows == [(1,)]

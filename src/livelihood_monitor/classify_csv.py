@@ -26,6 +26,11 @@ class ClassifySummary:
     notes: list[str] = field(default_factory=list)  # Chinese, one per problem row
 
 
+def escape_formula(cell: str) -> str:
+    """A cell Excel would run as a formula (=, +, -, @) gets a leading apostrophe."""
+    return "'" + cell if cell[:1] in {"=", "+", "-", "@"} else cell
+
+
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
@@ -69,7 +74,12 @@ def classify_csv(
                 summary.matched += 1
             else:
                 summary.none += 1
-            line = [ident, result.code or "", f"{result.confidence:.4f}", result.candidates_text()]
+            line = [
+                escape_formula(ident),
+                result.code or "",
+                f"{result.confidence:.4f}",
+                result.candidates_text(),
+            ]
             if explain:
                 line += [
                     ";".join(result.also),

@@ -127,6 +127,12 @@ def save_matches(con: db.Connection, rows: list[list[object]]) -> None:
     frame = pd.DataFrame(rows, columns=MATCH_COLUMNS)
     con.register("new_matches", frame)
     try:
+        # A re-classified (edited) message replaces the classifier's earlier decision; manual
+        # decisions stay.
+        con.execute(
+            "DELETE FROM feedback_matches WHERE method = 'auto' AND (feedback_id, year) IN "
+            "(SELECT DISTINCT feedback_id, year FROM new_matches)"
+        )
         con.execute(
             f"INSERT INTO feedback_matches ({', '.join(MATCH_COLUMNS)}) "
             f"SELECT {', '.join(MATCH_COLUMNS)} FROM new_matches"

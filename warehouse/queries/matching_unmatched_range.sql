@@ -5,4 +5,5 @@ WHERE year(timezone('Asia/Shanghai', coalesce(f.submitted_at, f.ingested_at))) =
   AND NOT EXISTS (
       SELECT 1 FROM feedback_matches AS m
       WHERE m.feedback_id = f.feedback_id AND m.year = $year AND m.method = 'auto'
+        AND m.decided_at >= coalesce(f.updated_at, f.ingested_at)
   );
