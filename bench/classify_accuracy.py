@@ -29,30 +29,40 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 
 def sample_set() -> list[LabelledMessage]:
     """The bundled sample feedback joined with its answer key."""
-    aliases = {"source_id": ("编号", "序号"), "text": ("反映内容", "留言详情"), "title": ("留言主题",)}
+    aliases = {
+        "source_id": ("编号", "序号"),
+        "text": ("反映内容", "留言详情"),
+        "title": ("留言主题",),
+    }
     texts: dict[tuple[str, ...], str] = {}
     for path in sorted((SAMPLE_DATA_DIR / "feedback").rglob("*")):
         if path.suffix not in {".csv", ".xlsx"}:
             continue
         for sheet in read_sheets(path, aliases, ("text",)):
-            for row in sheet.rows:
-                key = (str(path.relative_to(SAMPLE_DATA_DIR)), sheet.name or "", str(row.row_number))
-                title = str(row.values.get("title") or "")
-                texts[key] = f"{title} {row.values.get('text') or ''}".strip()
+            for cells in sheet.rows:
+                key = (
+                    str(path.relative_to(SAMPLE_DATA_DIR)),
+                    sheet.name or "",
+                    str(cells.row_number),
+                )
+                title = str(cells.values.get("title") or "")
+                texts[key] = f"{title} {cells.values.get('text') or ''}".strip()
     opinions = json.loads((SAMPLE_DATA_DIR / "direct_channel" / "opinions.json").read_text("utf-8"))
     for item in opinions:
         texts[("direct", item["id"])] = item["content"]
-    labelled = []
+    labelled: list[LabelledMessage] = []
     with (SAMPLE_DATA_DIR / "labels" / "feedback_labels.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            key = (
+            answer: tuple[str, ...] = (
                 ("direct", row["source_id"])
                 if row["channel"] == "direct_channel"
                 else (row["file"], row["sheet"], row["row"])
             )
-            if texts.get(key):
+            if texts.get(answer):
                 labelled.append(
-                    LabelledMessage(f"s{len(labelled)}", row["project_code"] or "NONE", texts[key])
+                    LabelledMessage(
+                        f"s{len(labelled)}", row["project_code"] or "NONE", texts[answer]
+                    )
                 )
     return labelled
 
@@ -70,8 +80,10 @@ def main() -> None:
         "holdout (never tuned on)": read_labelled(FIXTURES / "holdout_messages.csv"),
         "sample feedback (3rd writer)": sample_set(),
     }
-    print(f"{'set':<30}{'n':>5}  {'baseline top-1':>15}  {'top-1':>7}  {'top-3':>7}  "
-          f"{'NONE P/R':>11}  {'macro-F1':>8}")
+    print(
+        f"{'set':<30}{'n':>5}  {'baseline top-1':>15}  {'top-1':>7}  {'top-3':>7}  "
+        f"{'NONE P/R':>11}  {'macro-F1':>8}"
+    )
     for name, messages in sets.items():
         base = evaluate(baseline, messages)
         report = evaluate(full, messages)
