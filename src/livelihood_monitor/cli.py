@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from livelihood_monitor import cli_ingest, cli_letters, cli_status, cli_users, db
+from livelihood_monitor.cli_common import Handler
+from livelihood_monitor.cli_common import err as _err
+from livelihood_monitor.cli_common import out as _out
 from livelihood_monitor.config import DEFAULT_REGISTRY, Settings, load_settings
-
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,14 +32,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}：参数错误：{message}\n")
-
-
-def _out(text: str) -> None:
-    print(text, flush=True)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # --- handlers -------------------------------------------------------------------------------

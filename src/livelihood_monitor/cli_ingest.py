@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from livelihood_monitor import db
+from livelihood_monitor.cli_common import AddCommand
+from livelihood_monitor.cli_common import err as _err
+from livelihood_monitor.cli_common import out as _out
 from livelihood_monitor.config import Settings
 from livelihood_monitor.ingest_feedback import (
     DEFAULT_BATCH_ROWS,
@@ -25,8 +27,6 @@ from livelihood_monitor.ingest_feedback import (
     RunResult,
     statements,
 )
-
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 __all__ = ["register"]
 
@@ -42,22 +42,6 @@ _CHANNEL_NAMES = {
     "hotline": "热线",
     "other": "其他渠道",
 }
-
-
-class AddCommand(Protocol):
-    """``cli.build_parser``'s ``add(name, help, handler, parent)`` helper."""
-
-    def __call__(
-        self, name: str, help_text: str, handler: Handler, parent: Any = ...
-    ) -> argparse.ArgumentParser: ...
-
-
-def _out(text: str) -> None:
-    print(text, flush=True)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # --- shared printing ------------------------------------------------------------------------------

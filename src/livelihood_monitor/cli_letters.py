@@ -8,35 +8,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import unicodedata
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from livelihood_monitor import db, letters, supervision
+from livelihood_monitor.cli_common import AddCommand
+from livelihood_monitor.cli_common import err as _err
+from livelihood_monitor.cli_common import out as _out
 from livelihood_monitor.config import Settings
 from livelihood_monitor.letters import LetterError
 from livelihood_monitor.tabular import FileUnreadable
 from livelihood_monitor.values import SHANGHAI
 
-Handler = Callable[[argparse.Namespace, Settings], int]
-
 TOKEN_ENV = "LM_DIRECT_CHANNEL_TOKEN"
 URL_ENV = "LM_DIRECT_CHANNEL_URL"
-
-
-class AddCommand(Protocol):
-    """The ``add`` helper of ``cli.build_parser``."""
-
-    def __call__(
-        self,
-        name: str,
-        help_text: str,
-        handler: Handler,
-        parent: argparse._SubParsersAction[Any] = ...,
-    ) -> argparse.ArgumentParser: ...
 
 
 def _date(text: str) -> date:
@@ -46,14 +34,6 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(
             f"日期“{text}”格式不对，应为 YYYY-MM-DD，例如 2025-09-26"
         ) from None
-
-
-def _out(text: str) -> None:
-    print(text, flush=True)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _group(

@@ -12,14 +12,14 @@ import io
 import json
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from livelihood_monitor import db, status
+from livelihood_monitor.cli_common import AddCommand
+from livelihood_monitor.cli_common import err as _err
 from livelihood_monitor.config import Settings
-
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 CSV_COLUMNS = (
     "code",
@@ -36,18 +36,6 @@ CSV_COLUMNS = (
 FORMATS = ("table", "csv", "json")
 _NAME_WIDTH = 24  # display columns; a CJK character takes two
 _LIST_MAX = 12  # project codes listed per finding before "等 N 个"
-
-
-class AddCommand(Protocol):
-    """The ``add`` helper of ``cli.build_parser``."""
-
-    def __call__(
-        self,
-        name: str,
-        help_text: str,
-        handler: Handler,
-        parent: argparse._SubParsersAction[Any] = ...,
-    ) -> argparse.ArgumentParser: ...
 
 
 def _as_of(text: str) -> date:
@@ -218,10 +206,6 @@ def _findings(
 
 
 # --- handler --------------------------------------------------------------------------------
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:

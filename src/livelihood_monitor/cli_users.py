@@ -8,25 +8,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from livelihood_monitor import users
+from livelihood_monitor.cli_common import AddCommand
 from livelihood_monitor.config import Settings
-
-Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-class AddCommand(Protocol):
-    """The ``add`` helper of ``cli.build_parser``."""
-
-    def __call__(
-        self,
-        name: str,
-        help_text: str,
-        handler: Handler,
-        parent: argparse._SubParsersAction[Any] = ...,
-    ) -> argparse.ArgumentParser: ...
 
 
 def register(sub: argparse._SubParsersAction[Any], add: AddCommand) -> None:
