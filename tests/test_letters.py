@@ -1106,3 +1106,60 @@ def test_daily_supervision_run(settings: Settings, tmp_path: Path) -> None:
         settings.warehouse, date(2025, 10, 20), settings, options=options
     )
     assert len(late.overdue.overdue) == 3 and len(late.overdue.urges.letters) == 3
+
+
+def test_results_reach_the_reference_server(settings: Settings, tmp_path: Path) -> None:
+    """The same push against the project's own 民意直通车 reference server (real HTTP)."""
+    from livelihood_monitor.direct_channel import serve_sample_api
+
+    opinions = tmp_path / "opinions.json"
+    opinions.write_text(
+        json.dumps(
+            [
+                {
+                    "id": sid,
+                    "deputy_code": "YZ-GL-001",
+                    "submitted_at": "2025-09-01T09:00:00+08:00",
+                    "content": text,
+                    "contact": "",
+                    "location": "广陵区",
+                }
+                for sid, text in (("DC1", "工地噪声扰民"), ("DC2", "门口交通拥堵"))
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+
+    def build(con: Connection) -> None:
+        fb = FeedbackFactory(con)
+        fb.add("JY01", "工地噪声扰民", terms="噪声", channel="direct_channel", source_id="DC1")
+        fb.add("JY01", "门口交通拥堵", terms="交通拥堵", channel="direct_channel", source_id="DC2")
+        no = (
+            letters.draft_feedback_letters(con, YEAR, AS_OF, tmp_path, settings, options=OPTS)
+            .letters[0]
+            .letter_no
+        )
+        letters.issue_letter(con, no, issued_on=LETTER_DATE, actor="甲")
+        letters.save_reply(
+            con,
+            no,
+            file_name="r.txt",
+            file_sha256="0",
+            text="\n".join(REPLY_PARAGRAPHS),
+            received_on=date(2025, 10, 10),
+            actor="乙",
+        )
+
+    _file_warehouse(settings, build)
+    server = serve_sample_api(port=0, token=TOKEN, opinions_path=opinions)
+    try:
+        policy = letters.PushPolicy(attempts=2, backoff_s=0.01, timeout_s=5)
+        summary = supervision.push_results(settings.warehouse, server.url, TOKEN, policy=policy)
+        assert summary.pushed == 2 and summary.failed == []
+        assert set(server.results) == {"DC1", "DC2"}
+        assert "市教育局" in server.results["DC1"]["result"]
+        again = supervision.push_results(settings.warehouse, server.url, TOKEN, policy=policy)
+        assert again.outcomes == []
+    finally:
+        server.shutdown()
