@@ -211,6 +211,7 @@ class Classifier:
         self._codes = [lb.code for lb in self.labels]
         self._index = {code: i for i, code in enumerate(self._codes)}
         self._lock = threading.Lock()
+        self._content_verdicts: dict[str, bool] = {}
         self._tokenizer = self._build_tokenizer()
         self._terms: dict[str, _Term] = {}
         self._near: dict[str, tuple[str, ...]] = {}
@@ -246,10 +247,20 @@ class Classifier:
         return list(self._tokenizer.cut(text, HMM=False))
 
     def content_words(self, segments: Iterable[str]) -> list[str]:
+        # Tokens repeat endlessly across messages: remember the verdict per token (bounded).
+        verdicts = self._content_verdicts
         stop = self.lexicon.stopwords
-        return [
-            t for t in segments if _WORDLIKE.match(t) and t not in stop and not _NUMBERISH.match(t)
-        ]
+        words = []
+        for token in segments:
+            keep = verdicts.get(token)
+            if keep is None:
+                keep = bool(_WORDLIKE.match(token)) and token not in stop
+                keep = keep and not _NUMBERISH.match(token)
+                if len(verdicts) < 500_000:
+                    verdicts[token] = keep
+            if keep:
+                words.append(token)
+        return words
 
     def tokens(self, text: str) -> list[str]:
         """Content tokens of an already normalised text."""
