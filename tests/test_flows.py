@@ -85,7 +85,11 @@ def test_classification_on_a_local_dask_cluster(prefect_api: None, tmp_path: Pat
                 "content_hash) VALUES ('t', ?, 'other', TIMESTAMPTZ '2025-05-01 10:00:00+08', ?, ?, ?)",
                 [str(i), text, text, str(i)],
             )
-    runner = DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1})
+    # Workers as threads of this process: spawned worker processes would re-import pytest's
+    # __main__, which earlier AppTest runs leave pointing at the dashboard script.
+    runner = DaskTaskRunner(
+        cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": False}
+    )
     result = classify_flow.with_options(task_runner=runner)(2025, 4, str(warehouse))
     assert result["classified"] == 40
     _, rows = db.read_rows(
