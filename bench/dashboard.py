@@ -5,8 +5,8 @@
 Builds a warehouse in a temporary folder with DuckDB SQL (generate_series, so it takes seconds,
 not minutes): the 55 projects of the bundled registry, ``--rows`` feedback messages over 2025 with
 classifier matches (rank 1 for all, rank 2 for a third, a few manual corrections), 55 × 24 progress
-reports, statuses at four dates computed by the real status engine, letters, ingest runs and
-rejected rows. Then times each page's query functions (median of 5, cache-free) and an AppTest
+reports, statuses at four dates computed by the real status engine, letters with their audit trail
+and replies, 20,000 satisfaction ratings, ingest runs and rejected rows. Then times each page's query functions (median of 5, cache-free) and an AppTest
 render of each page (median of 5, Streamlit's data cache cleared before each), and prints a table.
 """
 
@@ -104,7 +104,7 @@ def build_warehouse(path: Path, rows: int) -> dict[str, float]:
             f"""
             INSERT INTO feedback (feedback_id, source, source_id, channel, observation_point,
                                   deputy_code, district, submitted_at, text_raw, text,
-                                  contact_masked, content_hash, ingested_at)
+                                  contact_masked, likes, content_hash, ingested_at)
             SELECT i,
                    'bench:' || ch,
                    'b' || i,
@@ -116,6 +116,7 @@ def build_warehouse(path: Path, rows: int) -> dict[str, float]:
                    txt || '（' || i || '）',
                    txt || '（' || i || '）',
                    CASE WHEN h % 3 = 0 THEN '138****' || lpad(CAST(h % 10000 AS VARCHAR), 4, '0') END,
+                   CASE WHEN ch = 'direct_channel' THEN CAST(h % 40 AS INTEGER) END,
                    md5(CAST(i AS VARCHAR)),
                    ts + INTERVAL 1 HOUR
             FROM (
@@ -198,6 +199,45 @@ def build_warehouse(path: Path, rows: int) -> dict[str, float]:
                   FROM (SELECT DISTINCT unit FROM projects), generate_series(1, 4))
             """
         )
+        # Each letter's audit trail (drafted, then issued unless a draft, then replied), and a
+        # reply of ~1,500 characters to each replied letter.
+        con.execute(
+            """
+            INSERT INTO letter_events (letter_no, "at", actor, action, from_status, to_status, note)
+            SELECT letter_no, CAST(coalesce(issued_on, DATE '2025-03-01') AS TIMESTAMPTZ) + to_hours(k),
+                   'bench', list_element(['drafted', 'issued', 'replied'], k),
+                   list_element([NULL, 'draft', 'issued'], k),
+                   list_element(['draft', 'issued', 'replied'], k), 'bench'
+            FROM letters, generate_series(1, 3) AS t(k)
+            WHERE k = 1 OR (k = 2 AND status <> 'draft') OR (k = 3 AND status = 'replied')
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO letter_replies (letter_no, via_letter_no, received_on, file_name,
+                                        file_sha256, text, recorded_by)
+            SELECT letter_no, letter_no, due_on - 2, '回函.docx', md5(letter_no),
+                   repeat('关于来函所提问题，我单位高度重视，已逐项研究落实，联系电话13912345678。', 40),
+                   'bench'
+            FROM letters WHERE status = 'replied'
+            """
+        )
+        # 满意度测评: item ratings of residents' messages and project ratings by deputies.
+        con.execute(
+            f"""
+            INSERT INTO satisfaction_ratings (rating_key, year, project_code, feedback_id, level,
+                                              rater_kind, rating, score, rated_on, source_file,
+                                              row_number)
+            SELECT 'bench-' || i, {YEAR}, list_element({_sql_list(codes)}, 1 + i % 55),
+                   CASE WHEN i % 10 < 8 THEN i * 37 END,
+                   CASE WHEN i % 10 < 8 THEN 'item' ELSE 'project' END,
+                   CASE WHEN i % 10 < 8 THEN 'resident' ELSE 'deputy' END,
+                   list_element(['满意', '基本满意', '不满意'], 1 + CAST(hash(i) % 3 AS INTEGER)),
+                   list_element([100.0, 60.0, 0.0], 1 + CAST(hash(i) % 3 AS INTEGER)),
+                   DATE '2025-12-20', 'bench.csv', i + 1
+            FROM generate_series(1, 20000) AS t(i)
+            """
+        )
         con.execute(
             """
             INSERT INTO ingest_runs (run_id, source, started_at, finished_at, rows_read,
@@ -275,7 +315,7 @@ def _page_queries(path: Path) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
         "总览": [
             ("years", lambda: queries.years(path)),
             ("status_dates", lambda: queries.status_dates(path, YEAR)),
-            ("overview_at", lambda: queries.overview_at(path, YEAR, as_of)),
+            ("overview_page", lambda: queries.overview_page(path, YEAR, as_of)),
         ],
         "项目详情": [
             ("projects_overview", lambda: queries.projects_overview(path, YEAR)),
@@ -284,6 +324,14 @@ def _page_queries(path: Path) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             (
                 "  of which project_feedback_summary",
                 lambda: queries.project_feedback_summary(path, YEAR, code),
+            ),
+            (
+                "  of which project_hot_issues",
+                lambda: queries.project_hot_issues(path, YEAR, code),
+            ),
+            (
+                "  of which project_satisfaction",
+                lambda: queries.project_satisfaction(path, YEAR, code),
             ),
         ],
         "民情": [
@@ -299,6 +347,10 @@ def _page_queries(path: Path) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             (
                 "  of which triage_queue",
                 lambda: queries.triage_queue(path, YEAR, window_start, window_end, limit=50),
+            ),
+            (
+                "  of which window_hot_issues",
+                lambda: queries.window_hot_issues(path, YEAR, window_start, window_end),
             ),
             (
                 "opinion_page (全年 window)",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +18,7 @@ import streamlit as st
 
 from livelihood_monitor import queries
 from livelihood_monitor.config import Settings, load_settings
+from livelihood_monitor.hot_issues import HotIssue
 from livelihood_monitor.users import User
 
 CACHE_TTL_S = 30
@@ -67,7 +68,21 @@ LETTER_STATUS_LABELS = {
     "overdue": "逾期未回",
     "closed": "已办结",
 }
+LETTER_ACTION_LABELS = {
+    "drafted": "起草",
+    "issued": "发出",
+    "replied": "收到回函",
+    "reply_added": "补充回函",
+    "overdue": "标记逾期",
+    "urged": "起草催办函",
+    "closed": "办结",
+    "deleted": "删除草稿",
+    "rendered": "生成文件",
+}
 METHOD_LABELS = {"auto": "自动", "manual": "人工"}
+RATER_KIND_LABELS = {"resident": "群众", "deputy": "人大代表"}
+RATINGS = ("满意", "基本满意", "不满意")
+SAMPLE_CHARS = 60  # a hot issue's representative message, as shown in its table
 # Streamlit's font "Source Sans" has no Chinese glyphs, so Chromium falls back per character,
 # often to a 楷体 face. The @font-face adds a local CJK sans face to that family for CJK code
 # points only, with the very same descriptors as Streamlit's own face (Chromium merges faces
@@ -144,8 +159,8 @@ def status_dates(warehouse: str, year: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def overview_at(warehouse: str, year: int, as_of: date) -> pd.DataFrame:
-    return queries.overview_at(Path(warehouse), year, as_of)
+def overview_page(warehouse: str, year: int, as_of: date) -> pd.DataFrame:
+    return queries.overview_page(Path(warehouse), year, as_of)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -226,6 +241,72 @@ def highlight(text: str, terms: Iterable[str]) -> str:
     else:
         pieces.append(html.escape(text))
     return "".join(pieces).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _day(value: datetime | None) -> str:
+    return value.astimezone(queries.SHANGHAI).strftime("%Y-%m-%d") if value else "—"
+
+
+def shorten(text: str, chars: int) -> str:
+    """``text`` on one line, cut to ``chars`` characters with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= chars else line[:chars] + "…"
+
+
+def issues_table(
+    issues: Sequence[HotIssue], project_names: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Hot issues as the pages show them, hottest first; with a 项目 column when
+    ``project_names`` is given (民情 lists every project's issues)."""
+    columns: dict[str, list[object]] = {
+        "热度": [i.heat for i in issues],
+        "条数": [i.count for i in issues],
+    }
+    if project_names is not None:
+        columns["项目"] = [
+            f"{i.project} {project_names.get(i.project, '')}".strip() if i.project else "—"
+            for i in issues
+        ]
+    columns["地点"] = [i.place or "—" for i in issues]
+    columns["关键词"] = [i.label() for i in issues]
+    columns["代表性意见"] = [shorten(i.sample, SAMPLE_CHARS) for i in issues]
+    columns["首次反映"] = [_day(i.first_seen) for i in issues]
+    columns["最近反映"] = [_day(i.last_seen) for i in issues]
+    return pd.DataFrame(columns)
+
+
+_ISSUE_HELP = {
+    "热度": "条数加点赞（递减计入），按最近反映距今的时间衰减（半衰期 30 天）",
+    "条数": "归入该问题的相近意见条数",
+    "关键词": "该组意见共同的匹配词和用语",
+    "代表性意见": "该组第一条意见（个人信息已遮盖）",
+}
+_CELL = "padding:4px 8px;border-bottom:1px solid #eee;vertical-align:top"
+_ISSUE_NOWRAP = {"热度", "条数", "地点", "首次反映", "最近反映"}
+
+
+def issues_html(issues: Sequence[HotIssue], project_names: Mapping[str, str] | None = None) -> str:
+    """``issues_table`` as one HTML table, every cell escaped: residents' words are shown as
+    text, never read as Markdown or markup (the same rule as the message list)."""
+    frame = issues_table(issues, project_names)
+    head = "".join(
+        f'<th style="{_CELL};text-align:left;white-space:nowrap" '
+        f'title="{html.escape(_ISSUE_HELP.get(c, ""))}">{html.escape(c)}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for record in frame.itertuples(index=False, name=None):
+        cells = []
+        for column, value in zip(frame.columns, record, strict=True):
+            text = f"{value:.1f}" if column == "热度" else str(value)
+            align = "right" if column in ("热度", "条数") else "left"
+            nowrap = ";white-space:nowrap" if column in _ISSUE_NOWRAP else ""
+            cells.append(f'<td style="{_CELL};text-align:{align}{nowrap}">{html.escape(text)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<table data-table="hot-issues" style="width:100%;border-collapse:collapse">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def require_warehouse() -> str | None:

@@ -9,16 +9,19 @@ letters with a file on disk, an ingestion run with rejected rows that look like 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import itertools
 import os
+import re
 import stat
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -516,6 +519,256 @@ def test_letters_register_filter_and_download(
     assert [b.label for b in at.get("download_button")] == ["下载 Word（.docx）"]
     at.multiselect(key="letter_status").unselect("issued").select("draft").run()
     assert "本机找不到该函件的文件" in at.info[0].value
+
+
+# --- hot issues, satisfaction, replies ------------------------------------------------------------
+
+# Four more messages about ZF02 (既有住宅加装电梯) in 广陵区: three near-duplicates about one lift
+# shaft left open at 桐园新村, one asking about the subsidy: (fid, submitted, text, likes, terms).
+LIFT_MESSAGES = [
+    (
+        101,
+        datetime(2025, 6, 15, 9, tzinfo=SH),
+        "桐园新村7幢加装电梯的基坑挖好就停工了，一个多月没人管",
+        0,
+        "加装电梯;停工",
+    ),
+    (
+        102,
+        datetime(2025, 6, 17, 9, tzinfo=SH),
+        "桐园新村7幢电梯基坑停工一个多月了，没人管，老人上下楼难",
+        5,
+        "加装电梯;停工",
+    ),
+    (
+        103,
+        datetime(2025, 6, 19, 9, tzinfo=SH),
+        "桐园新村7幢加装电梯停工，基坑一直没人管",
+        0,
+        "加装电梯;停工",
+    ),
+    (
+        104,
+        datetime(2025, 6, 18, 9, tzinfo=SH),
+        "加装电梯的补贴怎么申请，需要准备哪些材料",
+        0,
+        "加装电梯;补贴",
+    ),
+]
+# JY01 rated by three residents and a deputy: (100 + 100 + 60 + 0) / 4 = 65.
+RATINGS = [
+    ("resident", "满意"),
+    ("resident", "满意"),
+    ("resident", "基本满意"),
+    ("deputy", "不满意"),
+]
+REPLY_TEXT = (
+    "关于扬人常民函〔2025〕3号的答复：市教育局高度重视，已督促施工单位于7月5日全面复工，"
+    "现场联系人手机13912345678。"
+    + "后续工程按周报送进度，确保年底前建成投用。" * 12
+    + "此句在二百字之后。"
+)
+
+
+def add_supervision_rows(path: Path) -> Path:
+    """The small warehouse plus the lift messages, satisfaction ratings, a reply and events."""
+    with db.write_transaction(path) as con:
+        for fid, when, text, likes, terms in LIFT_MESSAGES:
+            con.execute(
+                "INSERT INTO feedback (feedback_id, source, source_id, channel, district, "
+                "submitted_at, text_raw, text, likes, content_hash) "
+                "VALUES (?, 'test', ?, 'direct_channel', '广陵区', ?, ?, ?, ?, ?)",
+                [fid, str(fid), when, text, text, likes, str(fid)],
+            )
+            con.execute(
+                "INSERT INTO feedback_matches (feedback_id, year, project_code, confidence, "
+                "rank, method, matched_terms, message_type, urgency, decided_at) "
+                "VALUES (?, 2025, 'ZF02', 0.9, 1, 'auto', ?, 'complaint', 1, ?)",
+                [fid, terms, datetime(2025, 6, 24, tzinfo=SH)],
+            )
+        for n, (kind, rating) in enumerate(RATINGS):
+            con.execute(
+                "INSERT INTO satisfaction_ratings (rating_key, year, project_code, level, "
+                "rater_kind, rating, score, rated_on, source_file, row_number) "
+                "VALUES (?, 2025, 'JY01', 'project', ?, ?, ?, DATE '2025-12-20', 'r.csv', ?)",
+                [f"k{n}", kind, rating, {"满意": 100, "基本满意": 60, "不满意": 0}[rating], n + 2],
+            )
+        letter = "扬人常民函〔2025〕3号"
+        con.execute("UPDATE letters SET status = 'replied' WHERE letter_no = ?", [letter])
+        con.execute(
+            "INSERT INTO letter_replies (letter_no, via_letter_no, received_on, file_name, "
+            "file_sha256, text, recorded_by) VALUES (?, ?, DATE '2025-07-10', '回函.docx', 'x', "
+            "?, '王秘书')",
+            [letter, letter, REPLY_TEXT],
+        )
+        for at, action, before, after, note in (
+            ("2025-06-30 10:00:00+08", "drafted", None, "draft", "评估日期 2025-06-30"),
+            ("2025-07-01 09:00:00+08", "issued", "draft", "issued", None),
+            ("2025-07-10 15:00:00+08", "replied", "issued", "replied", "回函 回函.docx"),
+        ):
+            con.execute(
+                'INSERT INTO letter_events (letter_no, "at", actor, action, from_status, '
+                "to_status, note) VALUES (?, CAST(? AS TIMESTAMPTZ), '王秘书', ?, ?, ?, ?)",
+                [letter, at, action, before, after, note],
+            )
+    return path
+
+
+@pytest.fixture(scope="module")
+def rich_warehouse(tmp_path_factory: pytest.TempPathFactory, small_warehouse: Path) -> Path:
+    copy = tmp_path_factory.mktemp("rich") / "livelihood.duckdb"
+    copy.write_bytes(small_warehouse.read_bytes())
+    return add_supervision_rows(copy)
+
+
+def issues_shown(at: AppTest) -> pd.DataFrame:
+    """The hot-issue table (an HTML table in a Markdown element) as a frame of unescaped text."""
+    block = next(m.value for m in at.markdown if 'data-table="hot-issues"' in m.value)
+    header = [html.unescape(h) for h in re.findall(r"<th(?: [^>]*)?>(.*?)</th>", block)]
+    rows = [
+        [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", block)[1:]
+    ]
+    frame = pd.DataFrame(rows, columns=header)
+    return frame.astype({"热度": float, "条数": int})
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page that has ``column``."""
+    for table in at.dataframe:
+        frame = table.value
+        if column in frame.columns:
+            return frame
+    raise AssertionError(f"no table with a {column} column")
+
+
+def test_project_hot_issues_group_near_duplicates(
+    monkeypatch: pytest.MonkeyPatch, rich_warehouse: Path
+) -> None:
+    at = open_project(monkeypatch, rich_warehouse, "ZF02")
+    issues = issues_shown(at)
+    top = issues.iloc[0]
+    assert (top["条数"], top["地点"]) == (3, "广陵区")
+    assert "加装电梯" in top["关键词"]
+    assert top["代表性意见"] == LIFT_MESSAGES[0][2]  # the first report of the group
+    assert (top["首次反映"], top["最近反映"]) == ("2025-06-15", "2025-06-19")
+    assert top["热度"] > issues.iloc[1]["热度"]
+    assert list(issues["条数"]) == [3, 1]  # the subsidy question stands alone
+    text = markdown(at)
+    assert "**热点问题**（最新 4 条意见中" in text
+    assert "加装电梯 <b>4</b>" in text  # the hot-term chips are still there
+
+
+def test_opinion_hot_issues_across_projects(
+    monkeypatch: pytest.MonkeyPatch, rich_warehouse: Path
+) -> None:
+    at = app(monkeypatch, rich_warehouse, page="views/opinion.py")
+    issues = issues_shown(at)
+    top = issues.iloc[0]
+    assert (top["项目"], top["条数"], top["地点"]) == ("ZF02 既有住宅加装电梯", 3, "广陵区")
+    # Every message about a project is in exactly one issue: JY01's three (different districts,
+    # different wording), YL02's one, ZF02's four. Message 4 (none) and 6 (unclassified) are not.
+    assert sorted(issues["条数"]) == [1, 1, 1, 1, 1, 3]
+    assert any("138****5678" in t for t in issues["代表性意见"])  # the masked text
+
+
+def test_group_issues_words_and_place() -> None:
+    assert queries.cjk_bigrams("电梯停工了 A3区") == {"电梯", "梯停", "停工", "工了"}
+
+    def msg(i: int, text: str, project: str = "ZF02") -> queries.IssueMessage:
+        when = datetime(2025, 6, 1, tzinfo=SH)
+        return queries.IssueMessage(i, text, when, 0, None, None, project, "电梯")
+
+    # 希望 and 桐园 are in every message of ZF02 (≥ 10 messages): dropped; 尽快, 快桐 (half of them)
+    # stays, and so do the matched terms.
+    many = [msg(i, f"希望{'修好' if i % 2 else '尽快'}桐园新村{i}幢") for i in range(12)]
+    words = queries.issue_words([*many, msg(99, "希望有个说法", project="YL04")])
+    assert words[0] == {"电梯", "望尽", "尽快", "快桐"}
+    assert "希望" in words[-1]  # YL04 has one message: nothing is common there
+    # Without a district or observation point the place comes from the text.
+    groups = queries.group_issues([msg(1, "桐园新村电梯停工"), msg(2, "桐园新村电梯停工了")])
+    assert [(i.place, i.count) for i in groups.top] == [("桐园新村", 2)]
+    assert groups.messages == 2
+
+
+def test_group_issues_bounds_the_work_per_project_and_place() -> None:
+    """Pairwise grouping is quadratic in a bucket: only its newest ISSUE_BUCKET_MAX messages."""
+    cap = queries.ISSUE_BUCKET_MAX
+    start = datetime(2025, 6, 1, tzinfo=SH)
+    # Distinct texts (each its own issue), the i-th a minute after the one before.
+    messages = [
+        queries.IssueMessage(
+            i,
+            f"第{i}号意见" + chr(0x4E00 + i) * 3,
+            start + timedelta(minutes=i),
+            0,
+            "广陵区",
+            None,
+            "ZF02",
+            None,
+        )
+        for i in range(cap + 20)
+    ]
+    other = queries.IssueMessage(999, "邗江区的意见", start, 0, "邗江区", None, "ZF02", None)
+    groups = queries.group_issues([*messages, other], top=cap + 50)
+    assert groups.messages == cap + 1  # the other place's message is not crowded out
+    grouped = {message_id for issue in groups.top for message_id in issue.message_ids}
+    assert "999" in grouped and "19" not in grouped and "20" in grouped  # the oldest left out
+
+
+def test_project_satisfaction_score(monkeypatch: pytest.MonkeyPatch, rich_warehouse: Path) -> None:
+    at = open_project(monkeypatch, rich_warehouse, "JY01")
+    shown = metrics(at)
+    assert shown["满意度"] == "65.0" and shown["评价数"] == "4"
+    assert shown["群众满意度"] == "86.7" and shown["人大代表满意度"] == "0.0"
+    table = frame_with(at, "评价人")
+    assert list(table["评价人"]) == ["群众", "人大代表", "合计"]
+    assert list(table["满意"]) == [2, 0, 2] and list(table["不满意"]) == [0, 1, 1]
+    assert list(table["满意度"]) == [86.7, 0.0, 65.0]
+
+
+def test_project_without_ratings_says_how_to_import(
+    monkeypatch: pytest.MonkeyPatch, small_warehouse: Path
+) -> None:
+    at = open_project(monkeypatch, small_warehouse, "JY01")
+    assert "满意度" not in metrics(at)
+    infos = " ".join(i.value for i in at.info)
+    assert "`livelihood-monitor satisfaction import 文件`" in infos
+
+
+def test_overview_satisfaction_column_only_with_ratings(
+    monkeypatch: pytest.MonkeyPatch, small_warehouse: Path, rich_warehouse: Path
+) -> None:
+    at = app(monkeypatch, rich_warehouse)
+    table = frame_with(at, "项目名称")
+    scores = dict(zip(table["编号"], table["满意度"], strict=True))
+    assert scores["JY01"] == 65.0 and pd.isna(scores["ZF02"])
+    at = app(monkeypatch, small_warehouse)
+    assert "满意度" not in frame_with(at, "项目名称").columns
+
+
+def test_letters_show_replies_and_audit_trail(
+    monkeypatch: pytest.MonkeyPatch, rich_warehouse: Path
+) -> None:
+    at = app(monkeypatch, rich_warehouse, page="views/letters.py")
+    register = at.dataframe[0].value.set_index("文号")
+    assert register.loc["扬人常民函〔2025〕3号", "回函"] == "1 件，最近 2025-07-10"
+    assert register.loc["扬人常民函〔2025〕4号", "回函"] == ""
+    at.selectbox(key="letter_download").set_value("扬人常民函〔2025〕3号").run()
+    assert not at.exception, at.exception
+    text = markdown(at)
+    assert "关于扬人常民函〔2025〕3号的答复：市教育局高度重视" in text
+    assert "139****5678" in text and "13912345678" not in text  # masked
+    assert "此句在二百字之后" not in text  # only the first 200 characters
+    captions = " ".join(c.value for c in at.caption)
+    assert "收到日期：2025-07-10" in captions and "文件：回函.docx" in captions
+    assert "以上为前 200 字" in captions
+    expander = at.expander[0]
+    assert expander.label == "操作记录（3 条）"
+    events = expander.dataframe[0].value
+    assert list(events["操作"]) == ["起草", "发出", "收到回函"]
+    assert list(events["状态变化"]) == ["— → 草稿", "草稿 → 已发出", "已发出 → 已回函"]
+    assert list(events["操作人"]) == ["王秘书"] * 3
 
 
 # --- 数据质量 ------------------------------------------------------------------------------------

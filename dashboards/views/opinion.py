@@ -14,6 +14,7 @@ from common import (
     NO_PROJECT,
     clear_caches,
     current_user,
+    issues_html,
     opinion_page,
     page_context,
     projects_overview,
@@ -150,6 +151,12 @@ else:
         hide_index=True,
         width="stretch",
     )
+if overview.issues.top:
+    st.markdown(
+        f"**相近意见归组**（本时段涉及项目的最新 {overview.issues.messages:,} 条意见中，"
+        "同一项目、同一地点、说法相近的归为一组，按条数、点赞和新近程度排序）"
+    )
+    st.markdown(issues_html(overview.issues.top, names), unsafe_allow_html=True)
 
 # --- triage queue ----------------------------------------------------------------------------------
 

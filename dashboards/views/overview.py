@@ -14,7 +14,7 @@ from common import (
     STATUS_LABELS,
     colour_bar,
     fmt_pct,
-    overview_at,
+    overview_page,
     page_context,
     settings,
     status_badge,
@@ -83,7 +83,7 @@ def _key(status: object) -> str | None:
     return status if isinstance(status, str) else None
 
 
-frame = overview_at(warehouse, year, as_of)
+frame = overview_page(warehouse, year, as_of)
 categories = sorted(frame["category"].unique())
 units = sorted(frame["unit"].unique())
 chosen_categories = st.sidebar.multiselect("类别", categories, placeholder="全部类别")
@@ -202,15 +202,24 @@ else:
             "填报与民意不符": shown["conflict"].map(lambda c: "是" if truthy(c) else ""),
         }
     )
+    rated = bool(frame["satisfaction"].notna().any())  # any ratings this year, shown or not
+    if rated:
+        table["满意度"] = shown["satisfaction"]
 
     def _row_colour(row: pd.Series) -> list[str]:
         key = next((k for k, v in STATUS_LABELS.items() if v == row["状态"]), None)
         return [f"background-color:{STATUS_COLOURS[key]}22" for _ in row]
 
+    formats = {"时序进度": "{:.1f}", "填报进度": "{:.1f}", "差距": "{:+.1f}", "满意度": "{:.1f}"}
     st.dataframe(
         table.style.apply(_row_colour, axis=1).format(
-            {"时序进度": "{:.1f}", "填报进度": "{:.1f}", "差距": "{:+.1f}"}, na_rep="—"
+            {k: v for k, v in formats.items() if k in table.columns}, na_rep="—"
         ),
         hide_index=True,
         width="stretch",
     )
+    if rated:
+        st.caption(
+            "满意度：群众和人大代表满意度测评的平均分（满意 100、基本满意 60、不满意 0）；"
+            "“—”为尚无评价。"
+        )

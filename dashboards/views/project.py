@@ -15,10 +15,13 @@ from common import (
     LETTER_STATUS_LABELS,
     MESSAGE_TYPE_LABELS,
     METHOD_LABELS,
+    RATER_KIND_LABELS,
+    RATINGS,
     STATUS_COLOURS,
     STATUS_LABELS,
     fmt_pct,
     highlight,
+    issues_html,
     page_context,
     project_page,
     projects_overview,
@@ -216,7 +219,7 @@ if not terms.empty:
         f'display:inline-block">{html.escape(str(k))} <b>{int(n)}</b></span>'
         for k, n in zip(terms["key"], terms["n"], strict=True)
     )
-    st.markdown(f"<div>热点问题：{chips}</div>", unsafe_allow_html=True)
+    st.markdown(f"<div>高频词：{chips}</div>", unsafe_allow_html=True)
 
 if total == 0:
     st.info(
@@ -224,6 +227,12 @@ if total == 0:
         "未能自动归类的意见可在“民情”页人工归类。"
     )
 else:
+    if detail.issues.top:
+        st.markdown(
+            f"**热点问题**（最新 {detail.issues.messages:,} 条意见中，同一地点、说法相近的归为一组，"
+            "按条数、点赞和新近程度排序）"
+        )
+        st.markdown(issues_html(detail.issues.top), unsafe_allow_html=True)
     messages = detail.feedback
     st.caption(f"最新 {len(messages)} 条（共 {total} 条）；个人信息已遮盖，匹配词以黄色标出。")
     blocks = []
@@ -246,6 +255,43 @@ else:
             f"{highlight(str(m['text']), split_terms(m['matched_terms']))}</div>"
         )
     st.markdown("<div>" + "".join(blocks) + "</div>", unsafe_allow_html=True)
+
+# --- satisfaction ----------------------------------------------------------------------------------
+
+st.subheader("满意度测评")
+rated = detail.satisfaction
+if rated.score is None:
+    st.info(
+        "该项目还没有满意度评价。导入群众和人大代表的评价："
+        "`livelihood-monitor satisfaction import 文件`（满意 100、基本满意 60、不满意 0，取平均）。"
+    )
+else:
+    s_cols = st.columns(4)
+    s_cols[0].metric("满意度", f"{rated.score:.1f}")
+    for col, kind in zip(s_cols[1:3], ("resident", "deputy"), strict=True):
+        score = rated.kind_score(kind)
+        col.metric(f"{RATER_KIND_LABELS[kind]}满意度", "—" if score is None else f"{score:.1f}")
+    s_cols[3].metric("评价数", rated.ratings)
+    by_kind = rated.by_kind
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "评价人": [
+                    *by_kind["rater_kind"].map(lambda k: RATER_KIND_LABELS.get(k, k)),
+                    "合计",
+                ],
+                "评价数": [*by_kind["ratings"], rated.ratings],
+                RATINGS[0]: [*by_kind["satisfied"], rated.counts[RATINGS[0]]],
+                RATINGS[1]: [*by_kind["basically_satisfied"], rated.counts[RATINGS[1]]],
+                RATINGS[2]: [*by_kind["dissatisfied"], rated.counts[RATINGS[2]]],
+                "满意度": [*by_kind["score"], rated.score],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"满意度": st.column_config.NumberColumn(format="%.1f")},
+    )
+    st.caption("满意 100 分、基本满意 60 分、不满意 0 分，取全部评价（含对具体意见的评价）的平均。")
 
 # --- letters to the unit -----------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 Each call opens a short-lived read-only connection (retrying while a flow holds the write lock)
 and returns a DataFrame, so the dashboard caches results, never connections. Every query is a
 ``warehouse/queries/*.sql`` file with bound parameters; the heavy ones aggregate in DuckDB and
-return a handful of rows (a million feedback rows never reach pandas).
+return a handful of rows (a million feedback rows never reach pandas). Hot issues are the one
+grouping done in Python, on at most ``ISSUE_MESSAGES`` newest messages, after the connection
+is closed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,11 +24,22 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from livelihood_monitor import db
+from livelihood_monitor.hot_issues import HotIssue, Message, find_place, group_hot_issues
+from livelihood_monitor.privacy import mask_pii
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOW_CONFIDENCE = 0.6  # below this a classifier's match goes to the triage queue
 TRIAGE_KINDS = ("all", "none", "low", "unclassified")
 EXPORT_MAX_ROWS = 100_000  # a CSV download is for reading in Excel, not a dump
+# Hot issues are grouped in Python on every (uncached) page run, pairwise within each project
+# and place, so the work is bounded: the newest ISSUE_MESSAGES messages, at most
+# ISSUE_BUCKET_MAX of them per project and place, words from the first ISSUE_TEXT_CHARS
+# characters (the subject; long details only dilute the likeness and cost time).
+ISSUE_MESSAGES = 2_000
+ISSUE_BUCKET_MAX = 300
+ISSUE_TEXT_CHARS = 100
+HOT_ISSUES_SHOWN = 10
+REPLY_EXCERPT_CHARS = 200
 
 
 def _frame(warehouse: Path, query_file: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -86,6 +100,125 @@ def overview_at(warehouse: Path, year: int, as_of: date) -> pd.DataFrame:
     return _frame(warehouse, "dash_overview.sql", {"year": year, "as_of": as_of})
 
 
+def overview_page(warehouse: Path, year: int, as_of: date) -> pd.DataFrame:
+    """``overview_at`` plus each project's 满意度 (``satisfaction``, mean score 0-100) and number
+    of ``ratings`` (both missing for a project without ratings), read on one connection."""
+    with db.read_connection(warehouse) as con:
+        frame = _run(con, "dash_overview.sql", {"year": year, "as_of": as_of})
+        scores = _run(con, "dash_satisfaction_scores.sql", {"year": year})
+    if scores.empty:
+        scores = pd.DataFrame({"code": pd.Series(dtype=object), "ratings": [], "satisfaction": []})
+    return frame.merge(scores, on="code", how="left")
+
+
+# --- hot issues (项目详情 and 民情) -----------------------------------------------------------
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_TERM_SPLIT = re.compile(r"[;；,，、|\s]+")
+COMMON_BIGRAM_SHARE = 0.5  # a bigram in more than this share of a project's messages says nothing
+COMMON_BIGRAM_MIN_MESSAGES = 10  # below this many messages every bigram is kept
+
+
+@dataclass(frozen=True)
+class IssueMessage:
+    """One message as the hot-issue queries return it (dash_*_issue_messages.sql)."""
+
+    feedback_id: int
+    text: str  # normalised and PII-masked
+    submitted_at: datetime | None
+    likes: int
+    district: str | None
+    observation_point: str | None
+    project_code: str | None
+    matched_terms: str | None
+
+
+@dataclass(frozen=True)
+class IssueGroups:
+    top: list[HotIssue]  # the hottest issues, hottest first
+    messages: int  # how many messages were grouped
+
+
+def cjk_bigrams(text: str) -> set[str]:
+    """Every pair of adjacent CJK characters (``"电梯停工"`` → 电梯, 梯停, 停工)."""
+    grams: set[str] = set()
+    for run in _CJK_RUN.findall(text):
+        grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def issue_words(messages: Sequence[IssueMessage]) -> list[frozenset[str]]:
+    """What each message says, for grouping: its matched terms plus the CJK bigrams of its
+    text's first ``ISSUE_TEXT_CHARS`` characters, less the bigrams found in most messages of the
+    same project (电梯 in every message about lifts tells them apart no better than 希望) and
+    those inside its terms (加装电梯 counts once, not again as 加装, 装电, 电梯)."""
+    terms = [frozenset(t for t in _TERM_SPLIT.split(m.matched_terms or "") if t) for m in messages]
+    grams = [
+        cjk_bigrams(m.text[:ISSUE_TEXT_CHARS]) - {g for t in own for g in cjk_bigrams(t)}
+        for m, own in zip(messages, terms, strict=True)
+    ]
+    members: dict[str | None, list[int]] = defaultdict(list)
+    for i, message in enumerate(messages):
+        members[message.project_code].append(i)
+    common: dict[str | None, set[str]] = {}
+    for project, idx in members.items():
+        if len(idx) < COMMON_BIGRAM_MIN_MESSAGES:
+            common[project] = set()
+            continue
+        seen = Counter(g for i in idx for g in grams[i])
+        most = len(idx) * COMMON_BIGRAM_SHARE
+        common[project] = {g for g, n in seen.items() if n > most}
+    return [
+        own | (grams[i] - common[m.project_code])
+        for i, (m, own) in enumerate(zip(messages, terms, strict=True))
+    ]
+
+
+def issue_place(message: IssueMessage) -> str | None:
+    """Where a message is about: its district, else its observation point, else a place named
+    in its text (``hot_issues.find_place``)."""
+    return message.district or message.observation_point or find_place(message.text)
+
+
+def group_issues(
+    messages: Sequence[IssueMessage], *, top: int = HOT_ISSUES_SHOWN, now: datetime | None = None
+) -> IssueGroups:
+    """The ``top`` hottest issues (``hot_issues.group_hot_issues``) among ``messages``:
+    near-duplicates about the same project and place grouped. Only the newest
+    ``ISSUE_BUCKET_MAX`` messages of each project and place take part; they are grouped oldest
+    first, so each issue's sample is its first report."""
+    newest_first = sorted(
+        messages,
+        key=lambda m: (m.submitted_at is not None, m.submitted_at or datetime.min, m.feedback_id),
+        reverse=True,
+    )
+    taken: Counter[tuple[str | None, str | None]] = Counter()
+    kept: list[tuple[IssueMessage, str | None]] = []
+    for message in newest_first:
+        place = issue_place(message)
+        if taken[(message.project_code, place)] < ISSUE_BUCKET_MAX:
+            taken[(message.project_code, place)] += 1
+            kept.append((message, place))
+    kept.reverse()
+    words = issue_words([m for m, _ in kept])
+    issues = group_hot_issues(
+        (
+            Message(
+                id=str(m.feedback_id),
+                project=m.project_code,
+                words=w,
+                text=m.text,
+                submitted_at=m.submitted_at,
+                likes=int(m.likes or 0),
+                place=place,
+            )
+            for (m, place), w in zip(kept, words, strict=True)
+        ),
+        now=now,
+    )
+    return IssueGroups(issues[:top], len(kept))
+
+
 # --- 项目详情 ------------------------------------------------------------------------------
 
 
@@ -127,6 +260,44 @@ def unit_letters(warehouse: Path, year: int, unit: str) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class Satisfaction:
+    """A project's 满意度测评: 满意 = 100, 基本满意 = 60, 不满意 = 0, the mean."""
+
+    ratings: int
+    score: float | None  # None without ratings
+    by_kind: pd.DataFrame  # rater_kind (resident | deputy), ratings, score, satisfied, ...
+    counts: dict[str, int]  # rating (满意 | 基本满意 | 不满意) -> ratings
+
+    def kind_score(self, kind: str) -> float | None:
+        """The mean score given by ``kind`` (resident | deputy), None when they gave none."""
+        if self.by_kind.empty:
+            return None
+        rows = self.by_kind[self.by_kind["rater_kind"] == kind]
+        return None if rows.empty else float(rows["score"].iloc[0])
+
+
+def _satisfaction(con: db.Connection, year: int, code: str) -> Satisfaction:
+    frame = _run(con, "dash_project_satisfaction.sql", {"year": year, "code": code})
+    total = frame[frame["is_total"].astype(bool)]
+    ratings = int(total["ratings"].iloc[0]) if not total.empty else 0
+    if ratings == 0:
+        return Satisfaction(0, None, frame.iloc[0:0], {})
+    row = total.iloc[0]
+    counts = {
+        "满意": int(row["satisfied"]),
+        "基本满意": int(row["basically_satisfied"]),
+        "不满意": int(row["dissatisfied"]),
+    }
+    by_kind = frame[~frame["is_total"].astype(bool)].reset_index(drop=True)
+    return Satisfaction(ratings, float(row["score"]), by_kind, counts)
+
+
+def project_satisfaction(warehouse: Path, year: int, code: str) -> Satisfaction:
+    with db.read_connection(warehouse) as con:
+        return _satisfaction(con, year, code)
+
+
+@dataclass(frozen=True)
 class ProjectDetail:
     reports: pd.DataFrame
     plan: pd.DataFrame
@@ -134,6 +305,27 @@ class ProjectDetail:
     feedback_summary: pd.DataFrame
     feedback: pd.DataFrame
     letters: pd.DataFrame
+    issues: IssueGroups  # of the project's newest messages of the year
+    satisfaction: Satisfaction
+
+
+def _project_issue_messages(con: db.Connection, code: str) -> list[IssueMessage]:
+    """The newest ``ISSUE_MESSAGES`` of the connection's ``project_messages``."""
+    rows = con.execute(
+        db.load_sql("queries/dash_project_issue_messages.sql"),
+        {"code": code, "limit": ISSUE_MESSAGES},
+    ).fetchall()
+    return [IssueMessage(*row) for row in rows]
+
+
+def project_hot_issues(
+    warehouse: Path, year: int, code: str, top: int = HOT_ISSUES_SHOWN
+) -> IssueGroups:
+    """The hottest issues among a project's newest ``ISSUE_MESSAGES`` messages of ``year``."""
+    with db.read_connection(warehouse) as con:
+        _project_messages(con, year, code)
+        messages = _project_issue_messages(con, code)
+    return group_issues(messages, top=top)
 
 
 def project_page(
@@ -142,15 +334,26 @@ def project_page(
     """Everything 项目详情 shows about one project, read on one connection."""
     key = {"year": year, "code": code}
     with db.read_connection(warehouse) as con:
-        _project_messages(con, year, code)  # read once, for both the summary and the list
-        return ProjectDetail(
-            reports=_run(con, "dash_project_reports.sql", key),
-            plan=_run(con, "dash_project_plan.sql", key),
-            history=_run(con, "dash_project_status_history.sql", key),
-            feedback_summary=_run(con, "dash_project_feedback_summary.sql", {"terms": 10}),
-            feedback=_run(con, "dash_project_feedback.sql", {"limit": limit}),
-            letters=_run(con, "dash_unit_letters.sql", {"year": year, "unit": unit}),
-        )
+        _project_messages(con, year, code)  # read once: the summary, the list, the hot issues
+        reports = _run(con, "dash_project_reports.sql", key)
+        plan = _run(con, "dash_project_plan.sql", key)
+        history = _run(con, "dash_project_status_history.sql", key)
+        summary = _run(con, "dash_project_feedback_summary.sql", {"terms": 10})
+        feedback = _run(con, "dash_project_feedback.sql", {"limit": limit})
+        letters = _run(con, "dash_unit_letters.sql", {"year": year, "unit": unit})
+        messages = _project_issue_messages(con, code)
+        satisfaction = _satisfaction(con, year, code)
+    # Grouping is plain Python: done after the connection is closed, so no writer waits on it.
+    return ProjectDetail(
+        reports=reports,
+        plan=plan,
+        history=history,
+        feedback_summary=summary,
+        feedback=feedback,
+        letters=letters,
+        issues=group_issues(messages, top=HOT_ISSUES_SHOWN),
+        satisfaction=satisfaction,
+    )
 
 
 @dataclass(frozen=True)
@@ -208,6 +411,29 @@ def hot_issues(
     with db.read_connection(warehouse) as con:
         _window(con, year, start, end)
         return _run(con, "dash_hot_issues.sql", {"limit": limit})
+
+
+def _window_issue_messages(con: db.Connection) -> list[IssueMessage]:
+    """The newest ``ISSUE_MESSAGES`` about any project among the connection's window tables."""
+    rows = con.execute(
+        db.load_sql("queries/dash_window_issue_messages.sql"), {"limit": ISSUE_MESSAGES}
+    ).fetchall()
+    return [IssueMessage(*row) for row in rows]
+
+
+def window_hot_issues(
+    warehouse: Path,
+    year: int,
+    start: datetime,
+    end: datetime,
+    top: int = HOT_ISSUES_SHOWN,
+) -> IssueGroups:
+    """The hottest issues among the newest ``ISSUE_MESSAGES`` messages received in [start, end)
+    about any of ``year``'s projects."""
+    with db.read_connection(warehouse) as con:
+        _window(con, year, start, end)
+        messages = _window_issue_messages(con)
+    return group_issues(messages, top=top)
 
 
 @dataclass(frozen=True)
@@ -281,6 +507,7 @@ class OpinionOverview:
     breakdown: pd.DataFrame  # feedback_breakdown of the year
     hot: pd.DataFrame  # hot_issues of the window
     queue: TriageQueue  # triage_queue of the window
+    issues: IssueGroups  # window_hot_issues
 
 
 def opinion_page(
@@ -294,7 +521,7 @@ def opinion_page(
     now: datetime | None = None,
 ) -> OpinionOverview:
     """Everything 民情 shows, read on one connection; the window's messages are read once for
-    both the hot issues and the triage queue."""
+    the hot terms, the hot issues and the triage queue."""
     start, end = year_bounds(year)
     with db.read_connection(warehouse) as con:
         # One pass over the year gives the charts, the message count and the latest message.
@@ -303,13 +530,16 @@ def opinion_page(
         messages = int(total["n"].iloc[0]) if not total.empty else 0
         if messages == 0:
             empty = pd.DataFrame()
-            return OpinionOverview(0, None, start, end, empty, empty, TriageQueue({}, empty))
+            none = IssueGroups([], 0)
+            return OpinionOverview(0, None, start, end, empty, empty, TriageQueue({}, empty), none)
         latest = total["latest"].iloc[0].to_pydatetime()
         w_start, w_end = feedback_window(latest, now or datetime.now(SHANGHAI), days, year)
         _window(con, year, w_start, w_end)
         hot = _run(con, "dash_hot_issues.sql", {"limit": 10})
         queue = _triage(con, year, threshold, kind, limit)
-    return OpinionOverview(messages, latest, w_start, w_end, breakdown, hot, queue)
+        issue_messages = _window_issue_messages(con)
+    issues = group_issues(issue_messages, top=HOT_ISSUES_SHOWN)
+    return OpinionOverview(messages, latest, w_start, w_end, breakdown, hot, queue, issues)
 
 
 # --- 函件 ----------------------------------------------------------------------------------
@@ -333,10 +563,36 @@ def letter_counts(warehouse: Path, year: int) -> dict[str, int]:
     }
 
 
+def reply_excerpt(text: str, chars: int = REPLY_EXCERPT_CHARS) -> tuple[str, bool]:
+    """The first ``chars`` characters of a reply, PII-masked first (so a cut never leaves part of
+    a phone number unmasked), and whether there is more."""
+    masked = mask_pii(text).strip()
+    return masked[:chars], len(masked) > chars
+
+
 @dataclass(frozen=True)
 class LettersOverview:
     counts: dict[str, int]  # status -> letters of the year
     register: pd.DataFrame  # the chosen statuses, newest first
+    # Replies to the year's letters, oldest first: letter_no, via_letter_no, received_on,
+    # file_name, recorded_by, recorded, excerpt (masked, the first REPLY_EXCERPT_CHARS
+    # characters), truncated (there is more), chars (of the whole text)
+    replies: pd.DataFrame
+    events: pd.DataFrame  # the year's letters' audit trail, oldest first
+
+    def replies_to(self, letter_no: str) -> pd.DataFrame:
+        """Replies answering ``letter_no`` or recorded against it (a 催办函's)."""
+        if self.replies.empty:
+            return self.replies
+        hit = (self.replies["letter_no"] == letter_no) | (
+            self.replies["via_letter_no"] == letter_no
+        )
+        return self.replies[hit].reset_index(drop=True)
+
+    def events_of(self, letter_no: str) -> pd.DataFrame:
+        if self.events.empty:
+            return self.events
+        return self.events[self.events["letter_no"] == letter_no].reset_index(drop=True)
 
 
 def letters_page(
@@ -349,8 +605,18 @@ def letters_page(
             "dash_letters.sql",
             {"year": year, "statuses": list(statuses), "limit": limit},
         )
+        replies = _run(con, "dash_letter_replies.sql", {"year": year})
+        events = _run(con, "dash_letter_events.sql", {"year": year})
+    cut = [reply_excerpt(str(text)) for text in replies["text"]]
+    replies["excerpt"] = [excerpt for excerpt, _ in cut]
+    replies["truncated"] = [more for _, more in cut]
+    replies["chars"] = [len(str(text)) for text in replies["text"]]
+    replies = replies.drop(columns=["text"])  # the whole text, unmasked, stays here
     return LettersOverview(
-        {str(s): int(n) for s, n in zip(counts["status"], counts["n"], strict=True)}, register
+        {str(s): int(n) for s, n in zip(counts["status"], counts["n"], strict=True)},
+        register,
+        replies,
+        events,
     )
 
 
