@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/classify.py [--messages 100000] [--repeats 3]
 
-Texts cycle through the team's labelled messages (tests/fixtures) with a varying prefix, so
-every message is distinct; they are produced lazily, so memory stays flat. Prints msgs/s for
-both, the ratio (median of the repeats) and peak RSS.
+Texts cycle through the team's labelled messages (tests/fixtures) behind a varying prefix (a
+place and who speaks; neither side caches per text, so repeats cost the same as new texts); they
+are produced lazily, so memory stays flat. Prints msgs/s for both, the ratio (median of the
+repeats) and peak RSS.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from livelihood_monitor.registry import read_registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 PLACES = ["广陵区", "邗江区", "江都区", "仪征", "高邮", "宝应", "东关街", "文昌路", "汶河街道"]
+SPEAKERS = ["居民", "群众", "网友", "市民", "老党员", "家长", "业主"]
 
 
 def base_texts() -> list[str]:
@@ -38,7 +40,8 @@ def base_texts() -> list[str]:
 
 def messages(n: int, texts: list[str]) -> Iterator[str]:
     for i in range(n):
-        yield f"{PLACES[i % len(PLACES)]}居民{i}反映：{texts[i % len(texts)]}"
+        speaker = SPEAKERS[(i // len(PLACES)) % len(SPEAKERS)]
+        yield f"{PLACES[i % len(PLACES)]}{speaker}反映：{texts[i % len(texts)]}"
 
 
 def peak_rss_mb() -> float:

@@ -42,6 +42,8 @@ from livelihood_monitor.registry import Project
 jieba.setLogLevel(logging.WARNING)
 
 NONE = "NONE"  # the "none of the projects" class in candidates and evaluation files
+_SAFETY, _ESCALATION = 1, 2  # urgency flags
+_SOFTMAX_LABELS = 8  # labels kept in the softmax besides "none"
 MAX_CHARS = 5000  # longer texts are cut: the gist of a complaint is in its first pages
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORDLIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]{2,}$")
@@ -175,15 +177,21 @@ class NaiveBayes:
         self.per_word = math.log(alpha) - np.log(totals + alpha * vocabulary)
         self.evidence = np.log(matrix + alpha) - math.log(alpha)
 
-    def posteriors(self, words: Iterable[str]) -> dict[int | None, float]:
-        rows = [self.rows[w] for w in words if w in self.rows]
+    def posteriors(self, words: Iterable[str]) -> list[tuple[int | None, float]]:
+        get = self.rows.get
+        rows = [r for r in map(get, words) if r is not None]
         if not rows:
-            return {}
-        logs = self.prior + len(rows) * self.per_word + self.evidence[rows].sum(axis=0)
-        probs = np.exp(logs - logs.max())
+            return []
+        logs = self.evidence[rows].sum(axis=0)
+        logs += self.prior
+        logs += len(rows) * self.per_word
+        logs -= logs.max()
+        probs = np.exp(logs, out=logs)
         probs /= probs.sum()
         # Only the classes with a real share: the rest would add nothing visible.
-        return {self.classes[j]: float(probs[j]) for j in np.flatnonzero(probs > 0.005)}
+        keep = np.flatnonzero(probs > 0.02)
+        classes = self.classes
+        return list(zip([classes[j] for j in keep.tolist()], probs[keep].tolist(), strict=True))
 
 
 def labels_from_projects(projects: Sequence[Project]) -> list[Label]:
@@ -220,14 +228,23 @@ class Classifier:
         self._concept_labels: dict[str, list[int]] = defaultdict(list)
         self._build_terms()
         self._build_sound_index()
-        # Message-type cues: a later type wins for a cue listed twice (rare, harmless).
-        self._cue_types = {
-            cue: kind for kind in MESSAGE_TYPES for cue in self.lexicon.message_types.get(kind, ())
-        }
-        self._safety = frozenset(self.lexicon.safety_terms)
-        self._escalation = frozenset(self.lexicon.escalation_terms)
+        # Per cue token: (message-type index or -1, urgency flags). A later type wins for a cue
+        # listed twice (rare, harmless).
+        self._signal_of: dict[str, tuple[int, int]] = {}
+        for index, kind in enumerate(MESSAGE_TYPES):
+            for cue in self.lexicon.message_types.get(kind, ()):
+                self._signal_of[cue] = (index, 0)
+        for flag, cues in (
+            (_SAFETY, self.lexicon.safety_terms),
+            (_ESCALATION, self.lexicon.escalation_terms),
+        ):
+            for cue in cues:
+                index, old = self._signal_of.get(cue, (-1, 0))
+                self._signal_of[cue] = (index, old | flag)
         self._examples: list[tuple[frozenset[str], int | None, float]] = []
         self._learned: dict[str, list[tuple[int | None, float]]] = {}
+        self._learned_hits: dict[str, tuple[tuple[int, float], ...]] = {}
+        self._learned_none: dict[str, float] = {}
         self._bayes: NaiveBayes | None = None
         self._example_index: dict[str, list[int]] = defaultdict(list)
         self.add_examples([*self._seed_examples(), *examples])
@@ -309,6 +326,9 @@ class Classifier:
             spread = len(by_label)
             discount = 1.0 / math.sqrt(spread)
             self._terms[term] = _Term([(i, w * discount, c) for i, (w, c) in by_label.items()])
+        self._term_labels = {
+            t: frozenset(h[0] for h in term.hits) for t, term in self._terms.items()
+        }
         own_words = {
             t for t, term in self._terms.items() if any(c is None for _, _, c in term.hits)
         }
@@ -337,16 +357,21 @@ class Classifier:
         """Pinyin of every term of three or more characters, to catch homophone typos
         (充点桩 → 充电桩, 新见 → 新建 is left alone: two-syllable homophones are too common)."""
         self._sounds: dict[str, str] = {}
+        # First syllable -> the term lengths starting with it: most windows are skipped at once.
+        self._sound_starts: dict[str, set[int]] = defaultdict(set)
         for term in self._terms:
             if 3 <= len(term) <= 6 and _CJK.fullmatch(term[0]) and all(_CJK.match(c) for c in term):
                 self._sounds.setdefault(_sound(term), term)
+                self._sound_starts[_syllable(term[0])].add(len(term))
 
     def _sound_alike_words(self, text: str) -> list[str]:
         found: list[str] = []
         for run in _CJK_RUN.findall(text):
             syllables = [_syllable(ch) for ch in run]
-            for size in (3, 4, 5, 6):
-                for start in range(len(run) - size + 1):
+            for start, first in enumerate(syllables):
+                for size in self._sound_starts.get(first, ()):
+                    if start + size > len(run):
+                        continue
                     term = self._sounds.get("".join(syllables[start : start + size]))
                     if term is not None and term != run[start : start + size]:
                         found.append(term)
@@ -395,7 +420,7 @@ class Classifier:
         """Words that separate one label's examples from the rest (smoothed log-odds of
         document frequency, positive part). With many examples this is what generalises; the
         nearest-example evidence above is what makes a single correction count at once."""
-        self._learned = {}
+        self._learned, self._learned_hits, self._learned_none = {}, {}, {}
         total = len(self._examples)
         self._bayes = (
             NaiveBayes([(w, lb) for w, lb, _ in self._examples], self.params.bayes_alpha)
@@ -422,10 +447,22 @@ class Classifier:
                 )
                 if ratio > 0:
                     self._learned.setdefault(word, []).append((label, ratio))
+        # The same, weighted and split for the scoring loop (labels vs "none").
+        w = self.params.learned_weight
+        self._learned_hits = {
+            word: tuple((lb, w * r) for lb, r in hits if lb is not None)
+            for word, hits in self._learned.items()
+        }
+        self._learned_none = {
+            word: sum(w * r for lb, r in hits if lb is None)
+            for word, hits in self._learned.items()
+            if any(lb is None for lb, _ in hits)
+        }
 
     # --- scoring ----------------------------------------------------------------------------
 
-    def _scores(self, words: list[str]) -> tuple[list[float], float, dict[int, list[str]]]:
+    def _scores(self, words: list[str]) -> tuple[list[float], float, list[str]]:
+        """Evidence per label and for "none"; also the words that may explain a decision."""
         p = self.params
         unique = list(dict.fromkeys(words))
         silenced: set[str] = set()
@@ -435,37 +472,43 @@ class Classifier:
                 suppressed_concepts.update(self._near[word])
                 silenced |= self._suppressed_terms[self._near_ids[word]]
         scores = [0.0] * len(self.labels)
-        matched: dict[int, list[str]] = defaultdict(list)
         none = p.none_score
+        explaining: list[str] = []
         for word in unique:
             if word in self._topic_terms:
                 none += p.topic_weight
             term = self._terms.get(word)
             if term is None or word in silenced:
                 continue
+            explaining.append(word)
             for label, weight, concept in term.hits:
                 if concept is not None and concept in suppressed_concepts:
                     continue
                 scores[label] += weight
-                matched[label].append(word)
         if suppressed_concepts:
             none += p.topic_weight
         if self._example_index:
             none += self._example_evidence(unique, scores)
         if self._bayes is not None:
-            for bayes_label, prob in self._bayes.posteriors(unique).items():
+            for bayes_label, prob in self._bayes.posteriors(unique):
                 if bayes_label is None:
                     none += p.bayes_weight * prob
                 else:
                     scores[bayes_label] += p.bayes_weight * prob
+        learned, learned_none = self._learned_hits, self._learned_none
         for word in unique:
-            for learned_label, ratio in self._learned.get(word, ()):
-                if learned_label is None:
-                    none += p.learned_weight * ratio
-                else:
-                    scores[learned_label] += p.learned_weight * ratio
-                    matched[learned_label].append(word)
-        return scores, none, matched
+            hits = learned.get(word)
+            if hits is not None:
+                for learned_label, weight in hits:
+                    scores[learned_label] += weight
+            none += learned_none.get(word, 0.0)
+        return scores, none, explaining
+
+    def _matched_terms(self, label: int, explaining: list[str]) -> tuple[str, ...]:
+        """The lexicon and project words behind a decision for ``label`` (computed once, for the
+        chosen label only, to keep the scoring loop lean)."""
+        labels_of = self._term_labels
+        return tuple(w for w in dict.fromkeys(explaining) if label in labels_of[w])
 
     def _example_evidence(self, words: list[str], scores: list[float]) -> float:
         """Add evidence from the most similar known messages; returns what goes to NONE."""
@@ -518,16 +561,20 @@ class Classifier:
                 urgency=urgency,
                 reason=empty_reason,
             )
-        scores, none, matched = self._scores(words)
+        scores, none, explaining = self._scores(words)
         p = self.params
-        if max(scores) < none:
-            # Nothing convincing: perhaps a typo. Try words that sound like known terms.
+        if max(scores) < none and len(explaining) <= 1:
+            # Nothing convincing and hardly a known word: perhaps a typo. Try words that sound
+            # like known terms.
             extra = self._sound_alike_words(text)
             if extra:
-                scores, none, matched = self._scores(words + extra)
+                scores, none, explaining = self._scores(words + extra)
         # Softmax over the labels with any evidence plus "none": a label nothing points to has
         # probability 0, so 55 silent projects do not dilute a clear "none".
-        live = [i for i, s in enumerate(scores) if s > 0]
+        # Only the strongest labels: the rest would add a sliver of probability mass each.
+        live = [i for i, score in enumerate(scores) if score > 0]
+        if len(live) > _SOFTMAX_LABELS:
+            live = sorted(live, key=scores.__getitem__, reverse=True)[:_SOFTMAX_LABELS]
         if not p.abstain:  # a taxonomy where every message has a class: no "none"
             live = live or list(range(len(scores)))
         top = max([scores[i] for i in live] + ([none] if p.abstain else [])) * p.temperature
@@ -544,7 +591,7 @@ class Classifier:
         candidates = tuple((c, round(s, 4)) for c, s in ranked[:3])
         reason = None if _CJK.search(text) else "文本中没有中文内容"
         if not order or (p.abstain and none_prob >= probs[order[0]]):
-            terms = tuple(dict.fromkeys(matched.get(order[0], []))) if order else ()
+            terms = self._matched_terms(order[0], explaining) if order else ()
             return Classification(
                 None,
                 round(none_prob, 4),
@@ -564,7 +611,7 @@ class Classifier:
             self._codes[best],
             round(probs[best], 4),
             candidates,
-            tuple(dict.fromkeys(matched[best])),
+            self._matched_terms(best, explaining),
             also=also,
             message_type=message_type,
             urgency=urgency,
@@ -573,25 +620,25 @@ class Classifier:
     def message_signals(self, text: str, segments: Iterable[str]) -> tuple[str, int]:
         """Message type (complaint/suggestion/inquiry/praise) and urgency 0..3 from cue words.
 
-        Cue words are in the tokenizer's dictionary, so they arrive as whole tokens: a set
-        look-up per token instead of a substring search per cue."""
-        counts = dict.fromkeys(MESSAGE_TYPES, 0)
-        urgency = 0
-        safety = escalation = False
-        for token in set(segments):
-            kind = self._cue_types.get(token)
-            if kind is not None:
-                counts[kind] += 1
-            safety = safety or token in self._safety
-            escalation = escalation or token in self._escalation
+        Cue words are in the tokenizer's dictionary, so they arrive as whole tokens: one dict
+        look-up per token (most find nothing) instead of a substring search per cue."""
+        counts = [0, 0, 0, 0]  # in MESSAGE_TYPES order
+        flags = 0
+        signal_of = self._signal_of
+        for token in segments:
+            signal = signal_of.get(token)
+            if signal is not None:
+                kind, flag = signal
+                if kind >= 0:
+                    counts[kind] += 1
+                flags |= flag
         if "?" in text or "？" in text:
-            counts["inquiry"] += 1
-        if safety or escalation:
-            counts["complaint"] += 1  # a danger or a repeated report is a complaint
-        message_type = max(MESSAGE_TYPES, key=lambda t: (counts[t], -MESSAGE_TYPES.index(t)))
-        if counts[message_type] == 0:
-            message_type = "suggestion"
-        urgency = (2 if safety else 0) + (1 if escalation else 0)
+            counts[2] += 1
+        if flags:
+            counts[0] += 1  # a danger or a repeated report is a complaint
+        best = max(range(4), key=lambda k: (counts[k], -k))
+        message_type = MESSAGE_TYPES[best] if counts[best] else "suggestion"
+        urgency = (2 if flags & _SAFETY else 0) + (1 if flags & _ESCALATION else 0)
         return message_type, min(urgency, 3)
 
     def classify_many(self, texts: Iterable[str | None]) -> Iterator[Classification]:
