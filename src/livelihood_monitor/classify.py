@@ -489,12 +489,6 @@ class Classifier:
             none += p.topic_weight
         if self._example_index:
             none += self._example_evidence(unique, scores)
-        if self._bayes is not None:
-            for bayes_label, prob in self._bayes.posteriors(unique):
-                if bayes_label is None:
-                    none += p.bayes_weight * prob
-                else:
-                    scores[bayes_label] += p.bayes_weight * prob
         learned, learned_none = self._learned_hits, self._learned_none
         for word in unique:
             hits = learned.get(word)
@@ -502,7 +496,25 @@ class Classifier:
                 for learned_label, weight in hits:
                     scores[learned_label] += weight
             none += learned_none.get(word, 0.0)
+        if self._bayes is not None and not self._decided(scores, none, p.bayes_weight):
+            for bayes_label, prob in self._bayes.posteriors(unique):
+                if bayes_label is None:
+                    none += p.bayes_weight * prob
+                else:
+                    scores[bayes_label] += p.bayes_weight * prob
         return scores, none, explaining
+
+    @staticmethod
+    def _decided(scores: list[float], none: float, at_most: float) -> bool:
+        """True when evidence worth at most ``at_most`` in total cannot change the winner: the
+        naive Bayes share is then skipped (it costs more than the rest of the scoring)."""
+        first = second = none
+        for score in scores:
+            if score > first:
+                first, second = score, first
+            elif score > second:
+                second = score
+        return first - second > at_most
 
     def _matched_terms(self, label: int, explaining: list[str]) -> tuple[str, ...]:
         """The lexicon and project words behind a decision for ``label`` (computed once, for the
