@@ -670,7 +670,20 @@ def compute_status(
     thresholds = thresholds or StatusThresholds()
     terms = tuple(stalled_terms) if stalled_terms is not None else load_stalled_terms()
     inputs = fetch_status_inputs(con, year, as_of, thresholds)
-    statuses = [
+    statuses = evaluate_all(inputs, as_of, thresholds, checkpoints, terms)
+    save_status(con, year, as_of, statuses)
+    return statuses
+
+
+def evaluate_all(
+    inputs: StatusInputs,
+    as_of: date,
+    thresholds: StatusThresholds,
+    checkpoints: CheckpointConfig | None,
+    stalled_terms: Sequence[str],
+) -> list[ProjectStatus]:
+    """Every project of the fetched inputs, evaluated at ``as_of`` (pure: no warehouse access)."""
+    return [
         evaluate_project(
             project,
             as_of,
@@ -679,12 +692,10 @@ def compute_status(
             inputs.feedback.get(project.code, []),
             thresholds=thresholds,
             checkpoints=checkpoints,
-            stalled_terms=terms,
+            stalled_terms=stalled_terms,
         )
         for project in inputs.projects
     ]
-    save_status(con, year, as_of, statuses)
-    return statuses
 
 
 def plan_item_labels(items: Iterable[str]) -> list[str]:

@@ -58,19 +58,7 @@ def fetch_status(
     stalled = status_engine.load_stalled_terms()
     with db.read_connection(warehouse) as con:
         inputs = status_engine.fetch_status_inputs(con, year, as_of, thresholds)
-    return [
-        status_engine.evaluate_project(
-            project,
-            as_of,
-            inputs.reports.get(project.code, []),
-            inputs.milestones.get(project.code, []),
-            inputs.feedback.get(project.code, []),
-            thresholds=thresholds,
-            checkpoints=checkpoints,
-            stalled_terms=stalled,
-        )
-        for project in inputs.projects
-    ]
+    return status_engine.evaluate_all(inputs, as_of, thresholds, checkpoints, stalled)
 
 
 def save_statuses(
