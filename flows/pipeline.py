@@ -107,6 +107,11 @@ def classify_chunk_task(warehouse: str, year: int, lo: int, hi: int) -> matching
     return matching.classify_new_feedback(Path(warehouse), year, id_range=(lo, hi))
 
 
+@task(name="标记重复反映")
+def flag_repeats_task(warehouse: str, year: int) -> int:
+    return matching.flag_repeated_reports(Path(warehouse), year)
+
+
 @task(name="每日督办")
 def supervision_task(warehouse: str, as_of: date, year: int) -> supervision.SupervisionReport:
     settings = _settings(warehouse)
@@ -188,6 +193,7 @@ def classify_flow(
     ranges = [(start, min(start + step - 1, hi)) for start in range(lo, hi + 1, step)]
     futures = [classify_chunk_task.submit(str(settings.warehouse), year, a, b) for a, b in ranges]
     summaries = [f.result() for f in futures]
+    repeated = flag_repeats_task(str(settings.warehouse), year)
     classified = sum(s.classified for s in summaries)
     matched = sum(s.matched for s in summaries)
     _artifact(
@@ -197,6 +203,7 @@ def classify_flow(
             ("新归类", classified),
             ("归入项目", matched),
             ("不属于任何项目", classified - matched),
+            ("多人重复反映", repeated),
             ("分段", len(ranges)),
         ],
     )

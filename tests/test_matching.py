@@ -92,3 +92,34 @@ def test_an_edited_message_is_classified_again(warehouse: Path) -> None:
         warehouse, "SELECT count(*) FROM feedback_matches WHERE feedback_id = 3 AND rank = 1"
     )
     assert rows == [(1,)]
+
+
+def test_repeated_reports_raise_urgency_once(warehouse_file: Path) -> None:
+    from livelihood_monitor.matching import flag_repeated_reports
+
+    db.init_warehouse(warehouse_file)
+    projects = registry.read_registry(DEFAULT_REGISTRY, 2025)
+    texts = [
+        "桐园新村7幢加装电梯基坑挖好就停工了",
+        "桐园新村7幢加装电梯停工两个月了",
+        "桐园新村7幢的加装电梯工程停工了没人管",
+        "社区老年食堂的饭菜太咸了",
+    ]
+    with db.write_transaction(warehouse_file) as con:
+        registry.save_registry(con, projects, year=2025, file_name="s.csv", sha256="x")
+        for i, text in enumerate(texts, start=1):
+            con.execute(
+                "INSERT INTO feedback (source, source_id, channel, district, submitted_at, text_raw, "
+                "text, content_hash) VALUES ('t', ?, 'other', '广陵区', "
+                "TIMESTAMPTZ '2025-05-01 10:00:00+08' + INTERVAL (?) DAY, ?, ?, ?)",
+                [str(i), i, text, text, str(i)],
+            )
+    classify_new_feedback(warehouse_file, 2025)
+    assert flag_repeated_reports(warehouse_file, 2025) == 3
+    assert flag_repeated_reports(warehouse_file, 2025) == 3  # idempotent
+    _, rows = db.read_rows(
+        warehouse_file,
+        "SELECT feedback_id, repeat_count, urgency, text_urgency FROM feedback_matches "
+        "WHERE rank = 1 ORDER BY feedback_id",
+    )
+    assert [(r[1], r[2] - r[3]) for r in rows] == [(3, 1), (3, 1), (3, 1), (1, 0)]

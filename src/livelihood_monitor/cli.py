@@ -151,7 +151,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    from livelihood_monitor.matching import classify_new_feedback
+    from livelihood_monitor.matching import classify_new_feedback, flag_repeated_reports
 
     year = args.year or settings.year
     try:
@@ -162,6 +162,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         _err(str(exc))
         return 2
     _out(summary.summary())
+    raised = flag_repeated_reports(settings.warehouse, year)
+    _out(f"多人重复反映（近 30 天同一地点、同一问题 3 条以上）的意见 {raised} 条，已提高紧急程度。")
     return 0
 
 

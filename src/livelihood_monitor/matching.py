@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from livelihood_monitor.classify import (
     Example,
     classifier_for_projects,
 )
+from livelihood_monitor.hot_issues import Message, group_hot_issues
 from livelihood_monitor.registry import Project, load_projects
 
 BATCH_ROWS = 5000
@@ -36,7 +38,10 @@ MATCH_COLUMNS = [
     "message_type",
     "urgency",
     "decided_by",
+    "text_urgency",
 ]
+REPEAT_WINDOW_DAYS = 30
+REPEAT_MIN_REPORTS = 3  # this many near-duplicate reports raise urgency by one
 
 
 @dataclass
@@ -118,7 +123,9 @@ def match_rows(feedback_id: int, year: int, result: Classification) -> list[list
         if code != NONE and code not in chosen:
             rows.append([feedback_id, year, code, score, rank, *common, ""])
             rank += 1
-    return [[*row, result.message_type, result.urgency, "classifier"] for row in rows]
+    return [
+        [*row, result.message_type, result.urgency, "classifier", result.urgency] for row in rows
+    ]
 
 
 def save_matches(con: db.Connection, rows: list[list[object]]) -> None:
@@ -174,3 +181,48 @@ def classify_new_feedback(
         after = batch[-1][0]
         if on_batch is not None:
             on_batch(summary)
+
+
+def flag_repeated_reports(
+    warehouse: Path,
+    year: int,
+    *,
+    window_days: int = REPEAT_WINDOW_DAYS,
+    min_reports: int = REPEAT_MIN_REPORTS,
+) -> int:
+    """Group the year's recent matched messages into hot issues and store each message's
+    repeat count; messages in a group of ``min_reports`` or more get urgency + 1 (max 3).
+    Idempotent: urgency is recomputed from the text's own urgency. Returns messages raised."""
+    with db.read_connection(warehouse) as con:
+        classifier, _ = build_classifier(con, year)
+        newest = con.execute(
+            "SELECT max(f.submitted_at) FROM feedback AS f JOIN feedback_matches AS m "
+            "USING (feedback_id) WHERE m.year = ? AND m.method = 'auto'",
+            [year],
+        ).fetchone()
+        if not newest or newest[0] is None:
+            return 0
+        since = newest[0] - timedelta(days=window_days)
+        rows = con.execute(
+            db.load_sql("queries/matching_recent_matched.sql"), {"year": year, "since": since}
+        ).fetchall()
+    messages = [
+        Message(str(fid), code, frozenset(classifier.tokens(text)), text, at, int(likes), place)
+        for fid, code, text, at, likes, place in rows
+    ]
+    counts = {
+        int(mid): issue.count for issue in group_hot_issues(messages) for mid in issue.message_ids
+    }
+    if not counts:
+        return 0
+    frame = pd.DataFrame({"feedback_id": list(counts), "repeat_count": list(counts.values())})
+    with db.write_transaction(warehouse) as con:
+        con.register("repeats", frame)
+        try:
+            con.execute(
+                db.load_sql("queries/matching_flag_repeats.sql"),
+                {"year": year, "min_reports": min_reports},
+            )
+        finally:
+            con.unregister("repeats")
+    return sum(1 for n in counts.values() if n >= min_reports)
