@@ -169,6 +169,17 @@ def read_connection(path: Path, *, retry: RetryPolicy = DEFAULT_RETRY) -> Iterat
             con.close()
 
 
+@contextmanager
+def registered(con: Connection, name: str, data: Any) -> Iterator[str]:
+    """Expose an Arrow table or DataFrame to SQL as ``name`` for the duration of the block, and
+    drop the view afterwards even if a statement fails."""
+    con.register(name, data)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def read_rows(
     path: Path, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -357,9 +357,8 @@ class _RawBuffer:
     def flush(self) -> None:
         if not self.columns["row_number"]:
             return
-        self.con.register("raw_chunk", pa.table(self.columns, schema=_RAW_SCHEMA))
-        self.con.execute("INSERT INTO raw SELECT * FROM raw_chunk")
-        self.con.unregister("raw_chunk")
+        with db.registered(self.con, "raw_chunk", pa.table(self.columns, schema=_RAW_SCHEMA)):
+            self.con.execute("INSERT INTO raw SELECT * FROM raw_chunk")
         self._reset()
 
 
@@ -866,9 +865,8 @@ def _python_work(con: db.Connection) -> None:
             chunk = pa.table(
                 [batch.column(0), batch.column(1), norms, masked, titles], schema=_TEXT_FIX_SCHEMA
             )
-            writer.register("py_text_chunk", chunk)
-            writer.execute("INSERT INTO py_text SELECT * FROM py_text_chunk")
-            writer.unregister("py_text_chunk")
+            with db.registered(writer, "py_text_chunk", chunk):
+                writer.execute("INSERT INTO py_text SELECT * FROM py_text_chunk")
     finally:
         writer.close()
 
@@ -941,9 +939,8 @@ def prepare_feedback(
             [("sheet", pa.int32()), ("scope", pa.string()), ("id_identity", pa.bool_())]
         ),
     )
-    con.register("sheets_chunk", sheets)
-    con.execute("CREATE OR REPLACE TEMP TABLE sheets AS SELECT * FROM sheets_chunk")
-    con.unregister("sheets_chunk")
+    with db.registered(con, "sheets_chunk", sheets):
+        con.execute("CREATE OR REPLACE TEMP TABLE sheets AS SELECT * FROM sheets_chunk")
     con.execute(
         "CREATE OR REPLACE TABLE final AS " + _sql("queries/ingest_feedback_final.sql"),
         {
@@ -1046,14 +1043,11 @@ def save_rejects(
         },
         schema=_REJECT_SCHEMA,
     )
-    con.register("rejects", table)
-    try:
+    with db.registered(con, "rejects", table):
         con.execute(
             statements("queries/ingest_runs.sql")["insert_rejects"],
             {"run_id": run_id, "source": source},
         )
-    finally:
-        con.unregister("rejects")
 
 
 def add_run_counts(con: db.Connection, run_id: str, counts: Counts) -> None:

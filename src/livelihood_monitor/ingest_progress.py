@@ -381,8 +381,7 @@ def save_progress(
         },
         schema=_REPORT_SCHEMA,
     )
-    con.register("incoming", table)
-    try:
+    with db.registered(con, "incoming", table):
         con.execute(sql["classify"], {"source": SOURCE})
         actions: dict[str, int] = dict(con.execute(sql["counts"]).fetchall())
         if actions.get("changed"):
@@ -392,8 +391,7 @@ def save_progress(
         con.execute(sql["refresh_flags"], {"year": year})
         flagged = con.execute(sql["flagged"], {"source": SOURCE}).fetchall()
         con.execute("DROP TABLE progress_actions")
-    finally:
-        con.unregister("incoming")
+
     save_rejects(con, sheet.rejects, run_id=run_id, source=SOURCE)
     counts = Counts(
         read=sheet.rows_read,

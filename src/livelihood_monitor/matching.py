@@ -132,8 +132,7 @@ def save_matches(con: db.Connection, rows: list[list[object]]) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows, columns=MATCH_COLUMNS)
-    con.register("new_matches", frame)
-    try:
+    with db.registered(con, "new_matches", frame):
         # A re-classified (edited) message replaces the classifier's earlier decision; manual
         # decisions stay.
         con.execute(
@@ -144,8 +143,6 @@ def save_matches(con: db.Connection, rows: list[list[object]]) -> None:
             f"INSERT INTO feedback_matches ({', '.join(MATCH_COLUMNS)}) "
             f"SELECT {', '.join(MATCH_COLUMNS)} FROM new_matches"
         )
-    finally:
-        con.unregister("new_matches")
 
 
 def classify_new_feedback(
@@ -216,13 +213,9 @@ def flag_repeated_reports(
     if not counts:
         return 0
     frame = pd.DataFrame({"feedback_id": list(counts), "repeat_count": list(counts.values())})
-    with db.write_transaction(warehouse) as con:
-        con.register("repeats", frame)
-        try:
-            con.execute(
-                db.load_sql("queries/matching_flag_repeats.sql"),
-                {"year": year, "min_reports": min_reports},
-            )
-        finally:
-            con.unregister("repeats")
+    with db.write_transaction(warehouse) as con, db.registered(con, "repeats", frame):
+        con.execute(
+            db.load_sql("queries/matching_flag_repeats.sql"),
+            {"year": year, "min_reports": min_reports},
+        )
     return sum(1 for n in counts.values() if n >= min_reports)
