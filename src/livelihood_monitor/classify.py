@@ -26,7 +26,7 @@ import math
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -652,10 +652,6 @@ class Classifier:
         message_type = MESSAGE_TYPES[best] if counts[best] else "suggestion"
         urgency = (2 if flags & _SAFETY else 0) + (1 if flags & _ESCALATION else 0)
         return message_type, min(urgency, 3)
-
-    def classify_many(self, texts: Iterable[str | None]) -> Iterator[Classification]:
-        for text in texts:
-            yield self.classify(text)
 
 
 def classifier_for_projects(

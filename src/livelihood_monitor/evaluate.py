@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livelihood_monitor.classify import NONE, Classifier, Example
+from livelihood_monitor.classify import NONE, Classifier
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,3 @@ def evaluate(classifier: Classifier, messages: Iterable[LabelledMessage]) -> Rep
             if message.label == NONE:
                 report.none_hit += 1
     return report
-
-
-def as_examples(messages: Iterable[LabelledMessage]) -> list[Example]:
-    return [Example(m.text, m.label) for m in messages]
