@@ -126,18 +126,23 @@ def _peak_rss_mb() -> float:
 
 
 def phase_load(
-    csv_path: Path, warehouse: Path, batch_rows: int, profile: bool
+    csv_path: Path, warehouse: Path, batch_rows: int, profile: bool, memory_limit: str | None
 ) -> dict[str, object]:
     import duckdb
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    from livelihood_monitor.ingest_feedback import ingest_feedback_files, safe_text_pattern
+    from livelihood_monitor.ingest_feedback import (
+        DEFAULT_SCRATCH_MEMORY,
+        ingest_feedback_files,
+        safe_text_pattern,
+    )
 
     # One-time start-up, excluded like `import duckdb` is for read_csv: deriving the safe
     # character set (~0.2 s) and the modules DuckDB imports on first registering an Arrow table
     # (pandas: ~2 s here, where PYTHONDONTWRITEBYTECODE forces recompiling it).
     warm_started = time.perf_counter()
     safe_text_pattern()
+    safe_text_pattern(mobiles=True)
     duckdb.connect().register("warm_up", pa.table({"x": [1]}))
     warm_up = time.perf_counter() - warm_started
     started = time.perf_counter()
@@ -148,7 +153,11 @@ def phase_load(
         profiler = cProfile.Profile()
         profiler.enable()
     result = ingest_feedback_files(
-        warehouse, [csv_path], "observation_point", batch_rows=batch_rows
+        warehouse,
+        [csv_path],
+        "observation_point",
+        batch_rows=batch_rows,
+        memory_limit=memory_limit or DEFAULT_SCRATCH_MEMORY,
     )
     seconds = time.perf_counter() - started
     if profile:
@@ -189,6 +198,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-rows", type=int, default=122_880)
+    parser.add_argument(
+        "--memory-limit", help="the scratch database's limit (default: the product's)"
+    )
     parser.add_argument("--dir", type=Path, help="work here instead of a temp dir (kept)")
     parser.add_argument("--profile", action="store_true", help="profile the load step")
     parser.add_argument("--phase", choices=["load", "read_csv_file", "read_csv_memory"])
@@ -197,7 +209,13 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.phase == "load":
-        print(json.dumps(phase_load(args.csv, args.warehouse, args.batch_rows, args.profile)))
+        print(
+            json.dumps(
+                phase_load(
+                    args.csv, args.warehouse, args.batch_rows, args.profile, args.memory_limit
+                )
+            )
+        )
         return 0
     if args.phase == "read_csv_file":
         print(json.dumps(phase_read_csv(args.csv, str(args.warehouse))))
@@ -226,9 +244,9 @@ def main() -> int:
             "--warehouse",
             str(work / "load.duckdb"),
         ]
-        load_args += ["--batch-rows", str(args.batch_rows)] + (
-            ["--profile"] if args.profile else []
-        )
+        load_args += ["--batch-rows", str(args.batch_rows)]
+        load_args += ["--memory-limit", args.memory_limit] if args.memory_limit else []
+        load_args += ["--profile"] if args.profile else []
         load = _run_phase(*load_args)
         rc_file = _run_phase(
             "--phase",

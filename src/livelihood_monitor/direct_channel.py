@@ -43,6 +43,7 @@ from livelihood_monitor import db
 from livelihood_monitor.config import SAMPLE_DATA_DIR
 from livelihood_monitor.ingest_feedback import (
     DEFAULT_BATCH_ROWS,
+    Batch,
     Counts,
     MergeContext,
     RunResult,
@@ -306,8 +307,7 @@ def save_page(
         (index, map_record(item), json.dumps(item, ensure_ascii=False))
         for index, item in enumerate(page.items, start=1)
     ]
-    scratch = Scratch(None)  # a page is small: staged in memory, handed over as Arrow
-    try:
+    with Scratch(None) as scratch:  # a page is small: staged in memory, handed over as Arrow
         loaded = load_records(scratch, records, sheet)
         prepared = prepare_feedback(
             scratch,
@@ -317,16 +317,14 @@ def save_page(
             max_chars=ctx.max_chars,
             reject_repeated_ids=False,
         )
-    finally:
-        scratch.close()
 
-    def advance(con: db.Connection, batch_no: int) -> None:
-        if mark is not None and batch_no == prepared.batches[-1]:
-            set_high_water_mark(con, mark)
+        def advance(con: db.Connection, batch: Batch) -> None:
+            if mark is not None and (not prepared.batches or batch == prepared.batches[-1]):
+                set_high_water_mark(con, mark)
 
-    counts = save_prepared(warehouse, prepared, ctx, extra=advance)
-    if not prepared.batches and mark is not None:  # an empty page still moves the mark
-        with db.write_transaction(warehouse) as con:
+        counts = save_prepared(warehouse, prepared, ctx, extra=advance)
+    if not prepared.batches and not prepared.pre_rejects and mark is not None:
+        with db.write_transaction(warehouse) as con:  # an empty page still moves the mark
             set_high_water_mark(con, mark)
     return counts
 

@@ -9,7 +9,8 @@ Shape (design §8: fetching and saving are separate functions):
   (``normalize_text``, ``mask_pii``, ``parse_datetime``, ``mask_contact``), validates, hashes and
   identifies them, finds repeats within the file and cuts the rows into merge batches.
 * ``save_batch`` (save) merges one batch into the warehouse in the caller's short write
-  transaction, reading the prepared rows straight from the scratch file (``ATTACH ... READ_ONLY``).
+  transaction. The batch's rows are computed from the scratch database just before (as Arrow),
+  so the wide rows are never materialised twice and the warehouse is locked only for the merge.
 * ``ingest_feedback_files`` / ``ingest_inbox`` orchestrate: one ``ingest_runs`` row per run, one
   write transaction per batch, so a crash loses at most the open batch and a re-run resumes
   without duplicates.
@@ -23,10 +24,12 @@ a row re-exported in the next period's file loads once.
 
 Speed: a million-row CSV is parsed by DuckDB's own reader and checked with vectorised SQL. Only
 what needs it reaches Python: texts holding a character that normalisation or masking would
-change (three-digit runs, brackets, Traditional characters, full-width forms, ...), dates in
-unusual shapes, contacts that are neither a plain mobile nor a dashed landline number. The set of
-"safe" characters is derived from ``normalize_text``/``mask_pii`` themselves at start-up, so the
-fast path cannot drift from them. Memory stays bounded: the scratch database spills to disk.
+change (brackets, Traditional characters, full-width forms, digits where a masking rule could
+start, ...), dates in unusual shapes, contacts that are neither a plain mobile nor a dashed
+landline number. Years, amounts, room numbers and bare mobile numbers stay in SQL. The set of
+"safe" characters, and the characters that join digit groups, are derived from
+``normalize_text``/``mask_pii`` themselves at start-up, so the fast path cannot drift from them.
+Memory stays bounded: the scratch database spills to disk beyond ``DEFAULT_SCRATCH_MEMORY``.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from livelihood_monitor.values import SHANGHAI, clean, parse_datetime
 __all__ = [
     "FEEDBACK_COLUMNS",
     "FILE_CHANNELS",
+    "Batch",
     "Counts",
     "FileResult",
     "LoadedInput",
@@ -108,6 +112,9 @@ RAW_KEEP_CHARS = 2_000  # of a rejected row, kept in rejected_rows.raw
 # One DuckDB row group: a batch is written straight into the data file (smaller batches go
 # through the WAL and are written twice); a crash loses at most this many rows of work.
 DEFAULT_BATCH_ROWS = 122_880
+# The scratch database spills to disk beyond this, so a file of any size is staged in bounded
+# memory (measured with bench/ingest.py: a limit below the file's staged size costs time).
+DEFAULT_SCRATCH_MEMORY = "512MB"
 FUTURE_TOLERANCE = timedelta(days=1)
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -174,21 +181,47 @@ def safe_characters() -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def safe_text_pattern() -> str:
-    """RE2 pattern (for ``regexp_full_match``) of texts that normalisation and masking return
-    unchanged: safe characters, and digits in runs of at most two (every masking rule but e-mail
-    needs three digits in a row)."""
-    codes = [ord(ch) for ch in safe_characters()]
+def joins_digit_groups(ch: str) -> bool:
+    """Whether ``mask_pii`` reads ``ch`` as a separator inside a number (138-1234-5678)."""
+    probe = f"138{ch}1234{ch}5678"
+    return mask_pii(probe) != probe
+
+
+def _char_class(chars: str) -> str:
     ranges: list[tuple[int, int]] = []
-    for code in codes:
+    for code in sorted(ord(ch) for ch in chars):
         if ranges and code == ranges[-1][1] + 1:
             ranges[-1] = (ranges[-1][0], code)
         else:
             ranges.append((code, code))
-    parts = [f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges]
-    safe = "[" + "".join(parts) + "]"
-    return f"(?:{safe}|[0-9]{{1,2}}{safe})*[0-9]{{0,2}}"
+    return (
+        "["
+        + "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
+        + "]"
+    )
+
+
+@lru_cache(maxsize=2)
+def safe_text_pattern(*, mobiles: bool = False) -> str:
+    """RE2 pattern (for ``regexp_full_match``) of texts that normalisation and masking return
+    unchanged (or, with ``mobiles``, change only by masking bare mobile numbers).
+
+    Digits are where masking starts, so they are allowed only where no rule can match: runs of
+    one or two digits anywhere, and runs of three to six digits (years, amounts, room numbers)
+    when not followed by a character that joins digit groups (``-``): every rule needs either a
+    run of seven or more digits, or a group of three or more followed by a separator. With
+    ``mobiles``, an eleven-digit run shaped like a mobile number (``1[3-9]x``) is allowed too;
+    ``mask_pii`` turns exactly such a run into ``138****5678``, as the stage SQL does.
+    """
+    chars = safe_characters()
+    safe = _char_class(chars)
+    ends_group = _char_class("".join(ch for ch in chars if not joins_digit_groups(ch)))
+    runs = [f"[0-9]{{1,2}}{safe}", f"[0-9]{{3,6}}{ends_group}"]
+    tails = ["[0-9]{0,6}"]
+    if mobiles:
+        runs.append(f"1[3-9][0-9]{{9}}{ends_group}")
+        tails.append("1[3-9][0-9]{9}")
+    return f"(?:{safe}|{'|'.join(runs)})*(?:{'|'.join(tails)})"
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -295,12 +328,13 @@ class Scratch:
     It is not the warehouse (no lock is shared with the dashboard, no migrations), so it is
     opened here rather than through ``db``. For files it is a file in ``directory``: DuckDB
     spills what does not fit ``memory_limit`` to disk, so a million-row file is staged in bounded
-    memory, and the warehouse's write transactions read the prepared rows with
-    ``ATTACH ... (READ_ONLY)``, without a round trip through Python. Small inputs (an API page)
-    use memory (``directory=None``) and hand their rows over as Arrow.
+    memory. Small inputs (an API page) use memory only (``directory=None``). Either way the
+    prepared rows reach the warehouse one batch at a time, as Arrow.
     """
 
-    def __init__(self, directory: Path | None, *, memory_limit: str = "512MB") -> None:
+    def __init__(
+        self, directory: Path | None, *, memory_limit: str = DEFAULT_SCRATCH_MEMORY
+    ) -> None:
         self.directory = directory
         self.path = directory / "stage.duckdb" if directory is not None else None
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
@@ -797,16 +831,42 @@ _TEXT_FIX_SCHEMA = pa.schema(
 _FIX_ROWS = 50_000
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One merge batch: a range of row numbers of one sheet (one write transaction)."""
+
+    number: int
+    sheet: int
+    first_row: int
+    last_row: int
+
+
+_NO_ROWS = Batch(0, -1, 0, -1)
+
+
 @dataclass
 class PreparedInput:
-    """An input staged, normalised, validated and cut into batches, in a closed scratch file."""
+    """An input staged, normalised, validated and cut into batches in its (open) scratch
+    database; each batch's rows are computed when it is saved (``batch_table``)."""
 
     sheets: list[SheetInfo]
-    scratch_path: Path | None  # the closed scratch file holding table ``final``, or
-    final_table: Any  # ... the same rows as Arrow (in-memory scratch), or None
-    batches: list[int]  # batch numbers, in file order
+    con: db.Connection  # the scratch connection holding staged, keys and the Python results
+    batches: list[Batch]  # in input order
     pre_rejects: list[Reject]
     engine: str
+    reject_repeated_ids: bool = True
+
+    def batch_table(self, batch: Batch) -> Any:
+        """The batch's rows, ready to merge, as Arrow (a batch's worth of memory)."""
+        return self.con.sql(
+            statements("queries/ingest_feedback_final.sql")["batch"],
+            params={
+                "sheet": batch.sheet,
+                "first_row": batch.first_row,
+                "last_row": batch.last_row,
+                "reject_repeated": self.reject_repeated_ids,
+            },
+        ).to_arrow_table()
 
 
 def _stage_sql(loaded: LoadedInput) -> str:
@@ -847,7 +907,7 @@ def _python_work(con: db.Connection) -> None:
     )
     reader = con.sql(
         "SELECT sheet, row_number, text_raw, title_raw FROM staged"
-        " WHERE reason0 IS NULL AND NOT text_safe"
+        " WHERE reason0 IS NULL AND text_fast IS NULL"
     ).to_arrow_reader(_FIX_ROWS)
     writer = con.cursor()  # the reader keeps ``con`` busy until it is exhausted
     try:
@@ -915,13 +975,14 @@ def prepare_feedback(
     reject_repeated_ids: bool = True,
 ) -> PreparedInput:
     """Stage, normalise, mask, parse, validate and identify every row of a loaded input, and cut
-    it into merge batches. Closes the scratch database (the batches are read from its file)."""
+    it into merge batches. The scratch stays open: the batches are computed from it when saved."""
     con = scratch.con
     future_limit = now + FUTURE_TOLERANCE
     con.execute(
         "CREATE OR REPLACE TEMP TABLE staged AS " + _stage_sql(loaded),
         {
             "safe_text": safe_text_pattern(),
+            "safe_mobile_text": safe_text_pattern(mobiles=True),
             "max_chars": max_chars,
             "future_limit": future_limit,
         },
@@ -941,23 +1002,18 @@ def prepare_feedback(
     )
     with db.registered(con, "sheets_chunk", sheets):
         con.execute("CREATE OR REPLACE TEMP TABLE sheets AS SELECT * FROM sheets_chunk")
-    con.execute(
-        "CREATE OR REPLACE TABLE final AS " + _sql("queries/ingest_feedback_final.sql"),
-        {
-            "future_limit": future_limit,
-            "reject_repeated": reject_repeated_ids,
-            "batch_rows": batch_rows,
-        },
-    )
+    final_sql = statements("queries/ingest_feedback_final.sql")
+    con.execute(final_sql["keys"], {"future_limit": future_limit, "batch_rows": batch_rows})
+    con.execute(final_sql["repeats"])
+    con.execute(final_sql["batches"], {"batch_rows": batch_rows})
     batches = [
-        row[0] for row in con.execute("SELECT DISTINCT batch_no FROM final ORDER BY 1").fetchall()
+        Batch(*row)
+        for row in con.execute(
+            "SELECT batch_no, sheet, first_row, last_row FROM batches ORDER BY batch_no"
+        ).fetchall()
     ]
-    final_table = None
-    if scratch.path is None:
-        final_table = con.sql("SELECT * FROM final").to_arrow_table()
-    scratch.close()
     return PreparedInput(
-        loaded.sheets, scratch.path, final_table, batches, loaded.pre_rejects, loaded.engine
+        loaded.sheets, con, batches, loaded.pre_rejects, loaded.engine, reject_repeated_ids
     )
 
 
@@ -1064,49 +1120,38 @@ def add_run_counts(con: db.Connection, run_id: str, counts: Counts) -> None:
     )
 
 
-_INCOMING = "(SELECT * FROM {final} WHERE batch_no = $batch AND status = 'accept')"
+_INCOMING = "(SELECT * FROM batch_rows WHERE status = 'accept')"
 
 
 def save_batch(
     con: db.Connection,
     prepared: PreparedInput,
-    batch_no: int,
+    rows: Any,
     ctx: MergeContext,
     *,
     extra_rejects: Sequence[Reject] = (),
 ) -> Counts:
-    """Merge one batch of a prepared input into the warehouse, with its rejected rows and its run
-    counts, in the caller's transaction (``db.write_transaction``)."""
-    if prepared.final_table is not None:
-        con.register("stage_final", prepared.final_table)
-        final = "stage_final"
-    else:
-        con.execute("ATTACH $path AS stage (READ_ONLY)", {"path": str(prepared.scratch_path)})
-        final = "stage.final"
+    """Merge one batch's prepared rows (``PreparedInput.batch_table``) into the warehouse, with
+    its rejected rows and its run counts, in the caller's write transaction."""
 
     def sql(name: str) -> str:
         text = statements("queries/ingest_feedback_merge.sql")[name]
-        return text.replace("{incoming}", _INCOMING).replace("{final}", final)
+        return text.replace("{incoming}", _INCOMING).replace("{final}", "batch_rows")
 
-    try:
-        merge_params = {"source": ctx.source, "batch": batch_no}
+    with db.registered(con, "batch_rows", rows):
+        merge_params = {"source": ctx.source}
         con.execute(sql("classify"), merge_params)
         actions = dict(con.execute(sql("counts")).fetchall())
         if actions.get("changed"):
             con.execute(sql("save_versions"))
-            con.execute(sql("update_changed"), {"batch": batch_no, "channel": ctx.channel})
+            con.execute(sql("update_changed"), {"channel": ctx.channel})
         if actions.get("new"):
             con.execute(sql("insert_new"), {**merge_params, "channel": ctx.channel})
-        read_row = con.execute(sql("batch_rows"), {"batch": batch_no}).fetchone()
-        reject_rows = con.execute(sql("batch_rejects"), {"batch": batch_no})
+        read_row = con.execute(sql("batch_rows")).fetchone()
+        reject_rows = con.execute(sql("batch_rejects"))
         columns = [d[0] for d in reject_rows.description or []]
         rejected = [dict(zip(columns, r, strict=True)) for r in reject_rows.fetchall()]
         con.execute("DROP TABLE ingest_actions")
-    finally:
-        if prepared.final_table is not None:
-            con.unregister("stage_final")
-        else:
-            con.execute("DETACH stage")
     rejects = list(extra_rejects)
     for row in rejected:
         sheet = prepared.sheets[row["sheet"]]
@@ -1132,21 +1177,26 @@ def save_prepared(
     ctx: MergeContext,
     *,
     on_batch: Callable[[Counts], None] | None = None,
-    extra: Callable[[db.Connection, int], None] | None = None,
+    extra: Callable[[db.Connection, Batch], None] | None = None,
 ) -> Counts:
     """Merge every batch of a prepared input, one short write transaction each.
 
-    ``extra(con, batch_no)`` runs inside each batch's transaction after the merge (the API client
-    advances its high-water mark there); ``on_batch`` is called after each commit.
+    A batch's rows are computed before its transaction opens, so the warehouse is locked only
+    while they are merged. ``extra(con, batch)`` runs inside each batch's transaction after the
+    merge (the API client advances its high-water mark there); ``on_batch`` is called after each
+    commit.
     """
     total = Counts()
     pending_rejects = list(prepared.pre_rejects)
-    batches = prepared.batches or ([0] if pending_rejects else [])
-    for batch_no in batches:
+    batches = prepared.batches
+    if not batches and pending_rejects:
+        batches = [_NO_ROWS]  # nothing staged, but rows were refused before staging
+    for batch in batches:
+        rows = prepared.batch_table(batch)
         with db.write_transaction(warehouse) as con:
-            counts = save_batch(con, prepared, batch_no, ctx, extra_rejects=pending_rejects)
+            counts = save_batch(con, prepared, rows, ctx, extra_rejects=pending_rejects)
             if extra is not None:
-                extra(con, batch_no)
+                extra(con, batch)
         pending_rejects = []
         total.add(counts)
         if on_batch is not None:
@@ -1237,22 +1287,21 @@ def ingest_feedback_file(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     engine: str = "auto",
     on_batch: Callable[[Counts], None] | None = None,
-    memory_limit: str = "512MB",
+    memory_limit: str = DEFAULT_SCRATCH_MEMORY,
 ) -> Counts:
     """Read, prepare and save one file (raises ``FileUnreadable`` before anything is saved)."""
-    with tempfile.TemporaryDirectory(prefix="lm-ingest-") as tmp:
-        scratch = Scratch(Path(tmp), memory_limit=memory_limit)
-        try:
-            loaded = read_feedback_file(path, scratch, engine=engine)
-            prepared = prepare_feedback(
-                scratch,
-                loaded,
-                now=now or datetime.now(SHANGHAI),
-                batch_rows=batch_rows,
-                max_chars=ctx.max_chars,
-            )
-        finally:
-            scratch.close()
+    with (
+        tempfile.TemporaryDirectory(prefix="lm-ingest-") as tmp,
+        Scratch(Path(tmp), memory_limit=memory_limit) as scratch,
+    ):
+        loaded = read_feedback_file(path, scratch, engine=engine)
+        prepared = prepare_feedback(
+            scratch,
+            loaded,
+            now=now or datetime.now(SHANGHAI),
+            batch_rows=batch_rows,
+            max_chars=ctx.max_chars,
+        )
         return save_prepared(warehouse, prepared, ctx, on_batch=on_batch)
 
 
@@ -1267,7 +1316,7 @@ def ingest_feedback_files(
     on_progress: ProgressHook | None = None,
     engine: str = "auto",
     max_chars: int = MAX_TEXT_CHARS,
-    memory_limit: str = "512MB",
+    memory_limit: str = DEFAULT_SCRATCH_MEMORY,
 ) -> RunResult:
     """Ingest feedback files of one channel as one run (one ``ingest_runs`` row).
 

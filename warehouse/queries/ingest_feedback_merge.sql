@@ -2,9 +2,9 @@
 -- caller's short write transaction. Statements are selected by name by
 -- livelihood_monitor.ingest_feedback.statements().
 --
--- Template slots: {final}, the prepared input's rows: ``stage.final`` (its scratch database,
--- attached read-only) or a registered Arrow table; {incoming}, the batch's accepted rows:
---   (SELECT * FROM {final} WHERE batch_no = $batch AND status = 'accept')
+-- Template slots: {final}, the batch's prepared rows (an Arrow table computed from the scratch
+-- database by the ``batch`` statement of ingest_feedback_final.sql and registered here);
+-- {incoming}, its accepted rows: (SELECT * FROM {final} WHERE status = 'accept')
 
 -- name: classify
 -- One narrow row per incoming row (copying the texts into a temp table costs more than the
@@ -82,12 +82,11 @@ SEMI JOIN (SELECT sheet, row_number FROM ingest_actions WHERE action = 'new') AS
 SELECT
     count(*) AS rows_read,
     count(*) FILTER (WHERE status = 'duplicate') AS rows_duplicate
-FROM {final}
-WHERE batch_no = $batch;
+FROM {final};
 
 -- name: batch_rejects
 SELECT sheet, row_number, reject_reason, text_chars, date_error, date_raw, submitted_at,
        source_id_given, id_first_row, raw, text_raw
 FROM {final}
-WHERE batch_no = $batch AND status = 'reject'
+WHERE status = 'reject'
 ORDER BY sheet, row_number;

@@ -11,6 +11,7 @@
 --   {blank_expr}  true for a row whose every cell is empty (layout: skipped, as tabular does)
 -- Parameters:
 --   $safe_text     RE2 pattern of texts normalize_text and mask_pii return unchanged
+--   $safe_mobile_text  the same, where mask_pii only masks bare mobile numbers
 --   $max_chars     longest text accepted
 --   $future_limit  submitted_at later than this is rejected (now + 1 day)
 WITH r AS (
@@ -91,12 +92,15 @@ SELECT
     text_raw,
     title_raw,
     text_chars,
-    -- Safe text: only characters that normalize_text and mask_pii leave as they are, digits in
-    -- runs of at most two (every masking rule but e-mail needs three; '@' is not safe), and no
-    -- title (a title is joined to the text with a newline, which is not safe either).
-    reason0 IS NULL
-        AND title_raw IS NULL
-        AND regexp_full_match(text_raw, $safe_text) AS text_safe,
+    -- 'safe': only characters that normalize_text and mask_pii leave as they are, and digits
+    -- where no masking rule can start (see ingest_feedback.safe_text_pattern); 'mobile': the same
+    -- plus bare mobile numbers, which the batch SQL masks as mask_pii does. NULL: Python's work.
+    -- A title is joined to the text with a newline (not safe), so a titled row is never fast.
+    CASE
+        WHEN reason0 IS NOT NULL OR title_raw IS NOT NULL THEN NULL
+        WHEN regexp_full_match(text_raw, $safe_text) THEN 'safe'
+        WHEN regexp_full_match(text_raw, $safe_mobile_text) THEN 'mobile'
+    END AS text_fast,
     contact_raw,
     contact_fast,
     nullif(trim(observation_point), '') AS observation_point,
