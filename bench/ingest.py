@@ -1,15 +1,19 @@
 """Benchmark: ingest N generated feedback rows from one CSV, next to DuckDB's own ``read_csv``.
 
-    .venv/bin/python bench/ingest.py --rows 1000000
+    .venv/bin/python bench/ingest.py --rows 1000000 [--repeat 3]
 
 Generates an observation-point style CSV (Chinese headers, UTF-8) in a temp dir, then, each in
-its own process so peak memory is measured per step:
+its own process so peak memory is measured per step, and ``--repeat`` times in turn (this
+machine is noisy: the ratios of each round and their medians are printed):
 
 1. ``load``: ``ingest_feedback_files`` into a fresh warehouse file (normalisation, masking,
    validation, identity, dedupe, batched commits);
 2. ``read_csv → file``: DuckDB's ``read_csv`` of the same file into a table of a fresh DuckDB file
    (the practical limit for getting these rows into a warehouse file);
-3. ``read_csv → memory``: the same into an in-memory table (parsing alone).
+3. ``read_csv → memory``: the same into an in-memory table (parsing alone);
+4. ``read_csv → feedback``: ``read_csv`` straight into the warehouse's ``feedback`` table, its
+   columns filled as plainly as possible (text stored twice, a sha256 per row, the table's two
+   indexes) in one transaction: what storing the rows costs before any of the load's work.
 
 Prints rows/s of each, the ratios, and peak RSS (``resource.getrusage``). ``--profile`` prints
 where the load spends its time.
@@ -22,6 +26,7 @@ import csv
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,12 +131,13 @@ def _peak_rss_mb() -> float:
 
 
 def phase_load(
-    csv_path: Path, warehouse: Path, batch_rows: int, profile: bool, memory_limit: str | None
+    csv_path: Path, warehouse: Path, batch_rows: int | None, profile: bool, memory_limit: str | None
 ) -> dict[str, object]:
     import duckdb
     import pyarrow as pa  # type: ignore[import-untyped]
 
     from livelihood_monitor.ingest_feedback import (
+        DEFAULT_BATCH_ROWS,
         DEFAULT_SCRATCH_MEMORY,
         ingest_feedback_files,
         safe_text_pattern,
@@ -156,7 +162,7 @@ def phase_load(
         warehouse,
         [csv_path],
         "observation_point",
-        batch_rows=batch_rows,
+        batch_rows=batch_rows or DEFAULT_BATCH_ROWS,
         memory_limit=memory_limit or DEFAULT_SCRATCH_MEMORY,
     )
     seconds = time.perf_counter() - started
@@ -187,6 +193,33 @@ def phase_read_csv(csv_path: Path, target: str) -> dict[str, object]:
     return {"seconds": seconds, "rows": rows[0] if rows else 0, "peak_rss_mb": _peak_rss_mb()}
 
 
+def phase_store_floor(csv_path: Path, warehouse: Path) -> dict[str, object]:
+    import duckdb
+
+    from livelihood_monitor.db import init_warehouse
+
+    init_warehouse(warehouse)
+    con = duckdb.connect(str(warehouse))
+    started = time.perf_counter()
+    con.begin()
+    con.execute(
+        """
+        INSERT INTO feedback (source, source_id, channel, observation_point, district,
+                              submitted_at, text_raw, text, submitter, contact_masked, content_hash)
+        SELECT 'file:observation_point', 'feedback.csv#' || 编号, 'observation_point', 观察点,
+               所属地区, TRY_CAST(反映时间 AS TIMESTAMP), 反映内容, 反映内容, 反映人, 联系电话,
+               sha256(反映内容)
+        FROM read_csv(?, all_varchar = true)
+        """,
+        [str(csv_path)],
+    )
+    con.commit()
+    rows = con.execute("SELECT count(*) FROM feedback").fetchone()
+    con.close()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": rows[0] if rows else 0, "peak_rss_mb": _peak_rss_mb()}
+
+
 def _run_phase(*args: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True
@@ -194,34 +227,45 @@ def _run_phase(*args: str) -> dict[str, object]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _rate(r: dict[str, object]) -> float:
+    return float(r["rows"]) / float(r["seconds"])  # type: ignore[arg-type]
+
+
+def _seconds(r: dict[str, object]) -> float:
+    return float(r["seconds"])  # type: ignore[arg-type]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--batch-rows", type=int, default=122_880)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of all steps, in turn")
+    parser.add_argument(
+        "--batch-rows", type=int, help="rows per merge batch (default: the product's)"
+    )
     parser.add_argument(
         "--memory-limit", help="the scratch database's limit (default: the product's)"
     )
     parser.add_argument("--dir", type=Path, help="work here instead of a temp dir (kept)")
     parser.add_argument("--profile", action="store_true", help="profile the load step")
-    parser.add_argument("--phase", choices=["load", "read_csv_file", "read_csv_memory"])
+    parser.add_argument(
+        "--phase", choices=["load", "read_csv_file", "read_csv_memory", "store_floor"]
+    )
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--warehouse", type=Path)
     args = parser.parse_args()
 
     if args.phase == "load":
-        print(
-            json.dumps(
-                phase_load(
-                    args.csv, args.warehouse, args.batch_rows, args.profile, args.memory_limit
-                )
-            )
+        result = phase_load(
+            args.csv, args.warehouse, args.batch_rows, args.profile, args.memory_limit
         )
-        return 0
-    if args.phase == "read_csv_file":
-        print(json.dumps(phase_read_csv(args.csv, str(args.warehouse))))
-        return 0
-    if args.phase == "read_csv_memory":
-        print(json.dumps(phase_read_csv(args.csv, ":memory:")))
+    elif args.phase == "read_csv_file":
+        result = phase_read_csv(args.csv, str(args.warehouse))
+    elif args.phase == "read_csv_memory":
+        result = phase_read_csv(args.csv, ":memory:")
+    elif args.phase == "store_floor":
+        result = phase_store_floor(args.csv, args.warehouse)
+    if args.phase:
+        print(json.dumps(result))
         return 0
 
     with tempfile.TemporaryDirectory(prefix="lm-bench-") as tmp:
@@ -234,50 +278,72 @@ def main() -> int:
         print(
             f"generated {args.rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s"
         )
-        for name in ("load.duckdb", "read_csv.duckdb"):
-            (work / name).unlink(missing_ok=True)
-        load_args = [
-            "--phase",
-            "load",
-            "--csv",
-            str(csv_path),
-            "--warehouse",
-            str(work / "load.duckdb"),
-        ]
-        load_args += ["--batch-rows", str(args.batch_rows)]
-        load_args += ["--memory-limit", args.memory_limit] if args.memory_limit else []
-        load_args += ["--profile"] if args.profile else []
-        load = _run_phase(*load_args)
-        rc_file = _run_phase(
-            "--phase",
-            "read_csv_file",
-            "--csv",
-            str(csv_path),
-            "--warehouse",
-            str(work / "read_csv.duckdb"),
+        load_extra = ["--batch-rows", str(args.batch_rows)] if args.batch_rows else []
+        load_extra += ["--memory-limit", args.memory_limit] if args.memory_limit else []
+        load_extra += ["--profile"] if args.profile else []
+        rounds: list[dict[str, dict[str, object]]] = []
+        for _ in range(args.repeat):
+            for name in ("load.duckdb", "read_csv.duckdb", "floor.duckdb"):
+                for path in work.glob(name + "*"):
+                    path.unlink()
+            common = ["--csv", str(csv_path)]
+            steps = {
+                "load": _run_phase(
+                    "--phase",
+                    "load",
+                    *common,
+                    "--warehouse",
+                    str(work / "load.duckdb"),
+                    *load_extra,
+                ),
+                "file": _run_phase(
+                    "--phase",
+                    "read_csv_file",
+                    *common,
+                    "--warehouse",
+                    str(work / "read_csv.duckdb"),
+                ),
+                "memory": _run_phase("--phase", "read_csv_memory", *common),
+                "floor": _run_phase(
+                    "--phase", "store_floor", *common, "--warehouse", str(work / "floor.duckdb")
+                ),
+            }
+            rounds.append(steps)
+            load, file, memory, floor = (steps[k] for k in ("load", "file", "memory", "floor"))
+            print(
+                f"load (ingest_feedback_files): {load['rows']:,} rows in {_seconds(load):.2f} s = "
+                f"{_rate(load):,.0f} rows/s, peak RSS {load['peak_rss_mb']:.0f} MB "
+                f"(loaded {load['loaded']:,}, rejected {load['rejected']:,}, "
+                f"duplicate {load['duplicate']:,}; one-time start-up {load['start_up_s']:.1f} s "
+                "not included)"
+            )
+            for label, step in (
+                ("DuckDB read_csv → file table:    ", file),
+                ("DuckDB read_csv → memory table:  ", memory),
+                ("DuckDB read_csv → feedback table:", floor),
+            ):
+                print(
+                    f"{label} {_seconds(step):.2f} s = {_rate(step):,.0f} rows/s, "
+                    f"peak RSS {step['peak_rss_mb']:.0f} MB"
+                )
+            print(
+                f"load / read_csv→file = {_seconds(load) / _seconds(file):.2f}×   "
+                f"load / read_csv→memory = {_seconds(load) / _seconds(memory):.2f}×   "
+                f"read_csv→feedback / read_csv→file = {_seconds(floor) / _seconds(file):.2f}×"
+            )
+
+    if len(rounds) > 1:
+
+        def median_ratio(a: str, b: str) -> float:
+            return statistics.median(_seconds(r[a]) / _seconds(r[b]) for r in rounds)
+
+        print(
+            f"medians over {len(rounds)} rounds: load {statistics.median(_seconds(r['load']) for r in rounds):.2f} s; "
+            f"load / read_csv→file = {median_ratio('load', 'file'):.2f}×, "
+            f"load / read_csv→memory = {median_ratio('load', 'memory'):.2f}×, "
+            f"read_csv→feedback / read_csv→file = {median_ratio('floor', 'file'):.2f}×, "
+            f"load / read_csv→feedback = {median_ratio('load', 'floor'):.2f}×"
         )
-        rc_mem = _run_phase("--phase", "read_csv_memory", "--csv", str(csv_path))
-
-    def rate(r: dict[str, object]) -> float:
-        return float(r["rows"]) / float(r["seconds"])  # type: ignore[arg-type]
-
-    print(
-        f"load (ingest_feedback_files): {load['rows']:,} rows in {load['seconds']:.2f} s = "
-        f"{rate(load):,.0f} rows/s, peak RSS {load['peak_rss_mb']:.0f} MB "
-        f"(loaded {load['loaded']:,}, rejected {load['rejected']:,}, duplicate {load['duplicate']:,}; "
-        f"one-time start-up {load['start_up_s']:.1f} s not included)"
-    )
-    print(
-        f"DuckDB read_csv → file table:   {rc_file['seconds']:.2f} s = {rate(rc_file):,.0f} rows/s, "
-        f"peak RSS {rc_file['peak_rss_mb']:.0f} MB"
-    )
-    print(
-        f"DuckDB read_csv → memory table: {rc_mem['seconds']:.2f} s = {rate(rc_mem):,.0f} rows/s, "
-        f"peak RSS {rc_mem['peak_rss_mb']:.0f} MB"
-    )
-    ratio_file = float(load["seconds"]) / float(rc_file["seconds"])  # type: ignore[arg-type]
-    ratio_mem = float(load["seconds"]) / float(rc_mem["seconds"])  # type: ignore[arg-type]
-    print(f"load / read_csv→file = {ratio_file:.2f}×   load / read_csv→memory = {ratio_mem:.2f}×")
     return 0
 
 
