@@ -1,17 +1,20 @@
 """Classifier accuracy on three labelled sets written by different people, next to a baseline.
 
-    .venv/bin/python bench/classify_accuracy.py
+    .venv/bin/python bench/classify_accuracy.py [MORE.csv ...] [--confusions N]
 
 Sets: tests/fixtures/dev_messages.csv (the team's dev set), tests/fixtures/holdout_messages.csv
 (a held-out set in a different voice, never tuned on) and the bundled sample feedback with its
 answer key (sample_data/labels, written by a third writer). None of them is training data: the
 classifier learns only from lexicon/examples*.tsv. Baseline: the same machinery with the
 registry's own words only (no lexicon, no examples), comparable to a plain BM25 over names and
-targets. "NONE" (none of the projects) counts as a class.
+targets. "NONE" (none of the projects) counts as a class. Further labelled files (``id,label,text``)
+given on the command line are evaluated too, e.g. bench/data/fresh_*.csv, sets written by an
+independent writer who saw only the registry and the product brief.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 from dataclasses import replace
@@ -68,6 +71,10 @@ def sample_set() -> list[LabelledMessage]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("more", nargs="*", type=Path, help="further labelled CSV files")
+    parser.add_argument("--confusions", type=int, default=0, help="print the N worst pairs")
+    args = parser.parse_args()
     projects = read_registry(DEFAULT_REGISTRY, 2025)
     lexicon = load_lexicon()
     full = Classifier(labels_from_projects(projects), lexicon)
@@ -80,6 +87,8 @@ def main() -> None:
         "holdout (never tuned on)": read_labelled(FIXTURES / "holdout_messages.csv"),
         "sample feedback (3rd writer)": sample_set(),
     }
+    for path in args.more:
+        sets[path.name] = read_labelled(path)
     print(
         f"{'set':<30}{'n':>5}  {'baseline top-1':>15}  {'top-1':>7}  {'top-3':>7}  "
         f"{'NONE P/R':>11}  {'macro-F1':>8}"
@@ -92,6 +101,8 @@ def main() -> None:
             f"{report.top3_accuracy:>7.1%}  {report.none_precision:>5.0%}/{report.none_recall:<5.0%}  "
             f"{report.macro_f1():>8.3f}"
         )
+        for (gold, predicted), n in report.confusions.most_common(args.confusions):
+            print(f"    {gold} -> {predicted}: {n}")
 
 
 if __name__ == "__main__":

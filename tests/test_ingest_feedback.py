@@ -464,6 +464,29 @@ def test_changed_record_is_updated_and_its_earlier_version_kept(wh: Path, tmp_pa
     ) == [(1, "路灯坏了")]
 
 
+def test_work_order_ids_identify_a_record_across_files(wh: Path, tmp_path: Path) -> None:
+    """A hotline's 工单号 is the same record in next week's export: an edit, not a new record;
+    a plain 编号 restarts in every file, so the same 编号 in two files is two records."""
+    header = "工单号,反映时间,反映内容"
+    week1 = write_csv(tmp_path / "week1.csv", [header, "GD001,2025-03-05,路灯坏了"])
+    week2 = write_csv(
+        tmp_path / "week2.csv",
+        [header, "GD001,2025-03-05,路灯坏了，已经三天", "GD002,2025-03-06,积水"],
+    )
+    ingest(wh, [week1])
+    result = ingest(wh, [week2], channel="hotline")
+    assert result.counts.loaded == 2  # another channel is another source
+    result = ingest(wh, [week2])
+    assert (result.counts.loaded, result.counts.updated) == (1, 1)
+    assert query(
+        wh,
+        "SELECT source_id, version FROM feedback WHERE source = 'file:observation_point' ORDER BY 1",
+    ) == [("GD001", 2), ("GD002", 1)]
+    one = write_csv(tmp_path / "one.csv", ["编号,反映时间,反映内容", "1,2025-03-05,菜场没有厕所"])
+    two = write_csv(tmp_path / "two.csv", ["编号,反映时间,反映内容", "1,2025-03-07,公交太少"])
+    assert ingest(wh, [one, two]).counts.loaded == 2
+
+
 def test_json_and_jsonl_files(wh: Path, tmp_path: Path) -> None:
     items = [
         {

@@ -16,8 +16,9 @@ Shape (design §8: fetching and saving are separate functions):
   without duplicates.
 
 Identity (``feedback.source``, ``feedback.source_id``): ``file:<channel>`` and the file's id
-column, prefixed with the file name (and sheet), because ids like 编号 1, 2, 3 restart in every
-file and sheet. A 序号 column is a row serial, not an id: such rows, and rows of files without an
+column. A 编号 is prefixed with the file name (and sheet), because ids like 编号 1, 2, 3 restart
+in every file and sheet; a 工单号/留言编号/id is the issuing system's own and identifies the
+record across all files of the channel (``RECORD_ID_HEADERS``). A 序号 column is a row serial, not an id: such rows, and rows of files without an
 id column, are identified by a content hash (normalised text, submission time, observation
 point). A row whose content hash is already stored under the same source is a duplicate too, so
 a row re-exported in the next period's file loads once.
@@ -106,6 +107,11 @@ RAW_FIELDS = tuple(FEEDBACK_COLUMNS)
 FILE_CHANNELS = ("observation_point", "meeting_day", "hotline", "other")
 # A 序号 column numbers the rows of one export; it restarts in every file, so it is no identity.
 SERIAL_HEADERS = frozenset({normalise_header("序号")})
+# Ids issued by the system the records come from (a hotline's work order, a message board's
+# message number) name the same record in every export: they identify it across the source's
+# files, so a work order re-sent in next week's export with new text is an edit, not a new
+# record. A plain 编号 is numbered by whoever made the file and restarts in every file and sheet.
+RECORD_ID_HEADERS = frozenset(normalise_header(h) for h in ("工单号", "留言编号", "id"))
 
 MAX_TEXT_CHARS = 50_000  # longer than any real message; a 1 MB cell is a paste accident
 RAW_KEEP_CHARS = 2_000  # of a rejected row, kept in rejected_rows.raw
@@ -314,7 +320,7 @@ class SheetInfo:
     file: str  # rejected_rows.file: "x.csv", "x.xlsx[广陵区]", "民意直通车接口第3页"
     row_word: str  # 行 (CSV/XLSX/JSONL) or 条 (JSON list, API page)
     id_identity: bool  # the id column identifies records (not a 序号 serial)
-    scope: str  # prefix making ids unique within the source: "x.xlsx[广陵区]#" ('' for the API)
+    scope: str  # prefix making ids unique within the source: "x.xlsx[广陵区]#"; "" for record ids
     labels: Mapping[str, str]  # canonical column -> header as written (for messages)
 
     def label(self, canonical: str) -> str:
@@ -442,9 +448,10 @@ def _sheet_info(
     path: Path, sheet: str | None, columns: Mapping[str, str], row_word: str
 ) -> SheetInfo:
     label = f"{path.name}[{sheet[:_SHEET_LABEL_CHARS]}]" if sheet else path.name
-    id_header = columns.get("source_id")
-    id_identity = bool(id_header) and normalise_header(id_header) not in SERIAL_HEADERS
-    return SheetInfo(label, row_word, id_identity, label + "#", dict(columns))
+    id_header = normalise_header(columns.get("source_id") or "")
+    id_identity = bool(id_header) and id_header not in SERIAL_HEADERS
+    scope = "" if id_header in RECORD_ID_HEADERS else label + "#"
+    return SheetInfo(label, row_word, id_identity, scope, dict(columns))
 
 
 def read_feedback_file(path: Path, scratch: Scratch, *, engine: str = "auto") -> LoadedInput:
