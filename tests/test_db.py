@@ -154,3 +154,38 @@ def test_two_processes_reader_never_fails_and_no_write_is_lost(warehouse_file: P
         warehouse_file, "SELECT count(*), count(DISTINCT run_id) FROM ingest_runs"
     )
     assert rows == [(writes, writes)]
+
+
+def test_the_deciding_match_rule_lives_in_one_place(con: db.Connection) -> None:
+    """Manual beats auto, the latest wins within a method; a decision without type or terms keeps
+    the known type, and terms only from decisions for the same project."""
+    rows = [
+        # feedback 1: the classifier says JY01, an editor moves it to JY02 without terms
+        (1, "JY01", 0.8, "auto", "complaint", "学位不够", "2025-03-01 10:00"),
+        (1, "JY02", 1.0, "manual", None, None, "2025-03-02 10:00"),
+        # feedback 2: an editor confirms the classifier's project, then the classifier re-runs
+        (2, "ZF02", 0.6, "auto", "suggestion", "加梯", "2025-03-01 10:00"),
+        (2, "ZF02", 1.0, "manual", None, None, "2025-03-02 10:00"),
+        (2, "ZF01", 0.7, "auto", "inquiry", "外墙", "2025-03-03 10:00"),
+        # feedback 3: two classifier runs, the later one wins
+        (3, "JT01", 0.5, "auto", "complaint", "公交", "2025-03-01 10:00"),
+        (3, None, 0.9, "auto", "complaint", None, "2025-03-05 10:00"),
+    ]
+    for fid, code, conf, method, kind, terms, at in rows:
+        con.execute(
+            "INSERT INTO feedback_matches (feedback_id, year, project_code, confidence, rank,"
+            " method, message_type, matched_terms, decided_at)"
+            " VALUES (?, 2025, ?, ?, 1, ?, ?, ?, CAST(? AS TIMESTAMPTZ))",
+            [fid, code, conf, method, kind, terms, at],
+        )
+    sql = (
+        "WITH rank1_matches AS (SELECT * FROM feedback_matches WHERE year = 2025 AND rank = 1) "
+        "SELECT feedback_id, project_code, method, message_type, matched_terms "
+        "FROM {include:deciding_matches} ORDER BY 1"
+    )
+    assert "{include" not in db.load_sql("queries/status_feedback.sql")
+    assert con.execute(db.expand_includes(sql)).fetchall() == [
+        (1, "JY02", "manual", "complaint", None),
+        (2, "ZF02", "manual", "inquiry", "加梯"),
+        (3, None, "auto", "complaint", None),
+    ]

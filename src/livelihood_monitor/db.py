@@ -190,9 +190,21 @@ def read_rows(
         return columns, cur.fetchall()
 
 
+_INCLUDE = re.compile(r"\{include:(\w+)\}")
+
+
 def load_sql(relative: str) -> str:
-    """Text of a SQL file under ``warehouse/`` (models, queries, migrations)."""
-    return (warehouse_sql_dir() / relative).read_text(encoding="utf-8")
+    """Text of a SQL file under ``warehouse/`` (models, queries, migrations).
+
+    ``{include:name}`` is replaced by ``queries/_name.sql``: a rule several queries share (which
+    match decides a message) is written once, while each query keeps its own narrowing first.
+    """
+    return expand_includes((warehouse_sql_dir() / relative).read_text(encoding="utf-8"))
+
+
+def expand_includes(sql: str) -> str:
+    """``sql`` with every ``{include:name}`` replaced by the text of ``queries/_name.sql``."""
+    return _INCLUDE.sub(lambda m: load_sql(f"queries/_{m.group(1)}.sql"), sql)
 
 
 def migration_files() -> list[tuple[int, str, Path]]:

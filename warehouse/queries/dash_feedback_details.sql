@@ -1,5 +1,6 @@
--- Messages by id with their deciding match and the classifier's candidates (dashboard 民情:
--- the rows of the triage queue). $ids is a short list; the text is the masked feedback.text.
+-- Messages by id with their deciding match (_deciding_matches.sql) and the classifier's
+-- candidates (dashboard 民情: the rows of the triage queue). $ids is a short list; the text is
+-- the masked feedback.text.
 WITH ids AS (
     SELECT DISTINCT unnest($ids) AS feedback_id
 ),
@@ -10,20 +11,14 @@ f AS (
     SEMI JOIN ids USING (feedback_id)
 ),
 m AS (
-    SELECT feedback_id, project_code, confidence, rank, method, message_type, matched_terms,
-           decided_at, decided_by
+    SELECT feedback_id, project_code, confidence, rank, method, urgency, message_type,
+           matched_terms, decided_at, decided_by
     FROM feedback_matches
     SEMI JOIN ids USING (feedback_id)
     WHERE year = $year
 ),
-deciding AS (
-    SELECT *
-    FROM m
-    WHERE rank = 1
-    QUALIFY row_number() OVER (
-        PARTITION BY feedback_id
-        ORDER BY (method = 'manual') DESC, decided_at DESC, confidence DESC
-    ) = 1
+rank1_matches AS (
+    SELECT * FROM m WHERE rank = 1
 ),
 last_auto AS (
     SELECT feedback_id, max(decided_at) AS decided_at
@@ -41,25 +36,14 @@ candidates AS (
     JOIN last_auto AS a ON a.feedback_id = m.feedback_id AND a.decided_at = m.decided_at
     WHERE m.method = 'auto' AND m.project_code IS NOT NULL
     GROUP BY m.feedback_id
-),
-types AS (
-    SELECT feedback_id,
-           first(message_type ORDER BY (method = 'manual') DESC, decided_at DESC)
-               FILTER (WHERE message_type IS NOT NULL) AS message_type,
-           first(matched_terms ORDER BY decided_at DESC)
-               FILTER (WHERE matched_terms IS NOT NULL AND method = 'auto' AND rank = 1)
-               AS matched_terms
-    FROM m
-    GROUP BY feedback_id
 )
 SELECT f.feedback_id,
        strftime(timezone('Asia/Shanghai', f.ts), '%Y-%m-%d %H:%M') AS submitted,
        f.channel, f.observation_point, f.district, f.text,
        d.project_code, d.confidence, d.method, d.decided_by,
-       t.message_type, t.matched_terms,
+       d.message_type, d.matched_terms,
        c.candidates, c.candidate_codes
 FROM f
-LEFT JOIN deciding AS d USING (feedback_id)
-LEFT JOIN types AS t USING (feedback_id)
+LEFT JOIN {include:deciding_matches} AS d USING (feedback_id)
 LEFT JOIN candidates AS c USING (feedback_id)
 ORDER BY f.feedback_id DESC;

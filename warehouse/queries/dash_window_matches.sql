@@ -3,10 +3,8 @@
 -- queue read the million-row tables once between them. Temp tables work on a read-only
 -- connection and vanish with it. The two statements run in order.
 --
--- k orders a message's decisions as status_feedback.sql does (manual over auto, then the newest,
--- then the most confident) as one sortable BIGINT: manual bit | epoch ms | confidence in
--- millionths. An aggregate's max(k) / arg_max(.., k) then replaces a window sort, several times
--- faster on a million rows; decision times are compared to the millisecond.
+-- k is decision_key (migration 0006): the deciding match is the one with the largest k, as in
+-- _deciding_matches.sql.
 
 -- name: feedback
 CREATE OR REPLACE TEMP TABLE window_feedback AS
@@ -18,9 +16,7 @@ WHERE coalesce(submitted_at, ingested_at) >= $start
 -- name: matches
 CREATE OR REPLACE TEMP TABLE window_matches AS
 SELECT m.feedback_id, m.project_code, m.confidence, m.method, m.urgency, m.matched_terms,
-       (CAST(m.method = 'manual' AS BIGINT) << 62)
-           + (epoch_ms(m.decided_at) << 20)
-           + CAST(round(greatest(0, least(1, m.confidence)) * 1000000) AS BIGINT) AS k
+       decision_key(m.method, m.decided_at, m.confidence) AS k
 FROM feedback_matches AS m
 SEMI JOIN window_feedback AS w ON w.feedback_id = m.feedback_id
 WHERE m.year = $year AND m.rank = 1;
