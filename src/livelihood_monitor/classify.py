@@ -575,9 +575,10 @@ class Classifier:
             )
         scores, none, explaining = self._scores(words)
         p = self.params
-        if max(scores) < none and len(explaining) <= 1:
-            # Nothing convincing and hardly a known word: perhaps a typo. Try words that sound
-            # like known terms.
+        if len(explaining) <= 1 and max(scores) < none + p.concept_weight:
+            # Hardly a known word and nothing that beats "none" by a concept term's worth (one
+            # generic word such as 公共 can): perhaps a typo. Try words that sound like known
+            # terms.
             extra = self._sound_alike_words(text)
             if extra:
                 scores, none, explaining = self._scores(words + extra)

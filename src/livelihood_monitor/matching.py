@@ -207,9 +207,12 @@ def flag_repeated_reports(
         Message(str(fid), code, frozenset(classifier.tokens(text)), text, at, int(likes), place)
         for fid, code, text, at, likes, place in rows
     ]
-    counts = {
-        int(mid): issue.count for issue in group_hot_issues(messages) for mid in issue.message_ids
-    }
+    # A message matched to two projects sits in a group of each: it counts as often as its
+    # larger group says (a dict comprehension would keep whichever group came last).
+    counts: dict[int, int] = {}
+    for issue in group_hot_issues(messages):
+        for mid in issue.message_ids:
+            counts[int(mid)] = max(counts.get(int(mid), 0), issue.count)
     if not counts:
         return 0
     frame = pd.DataFrame({"feedback_id": list(counts), "repeat_count": list(counts.values())})
