@@ -28,6 +28,7 @@ from livelihood_monitor.ingest_feedback import (
     ingest_feedback_files,
     ingest_inbox,
     joins_digit_groups,
+    prepare_feedback,
     read_feedback_file,
     safe_characters,
     safe_text_pattern,
@@ -175,6 +176,32 @@ def test_fast_path_and_python_path_store_identical_rows(tmp_path: Path) -> None:
     sql = f"SELECT {columns} FROM feedback ORDER BY source_id"
     assert query(fast, sql) == query(slow, sql)
     assert rejects(fast) == rejects(slow)
+
+
+def test_batches_close_at_a_byte_budget_and_cover_every_row(tmp_path: Path) -> None:
+    """Long texts make smaller batches (memory), and the batches still hold each row once."""
+    lines = (
+        [HEADER]
+        + [f"A{i},2025-03-05,,,{'路灯坏了' * (5 + i % 40)}" for i in range(1, 301)]
+        + [",,,,"] * 3
+    )  # blank lines: gaps in the row numbers
+    path = write_csv(tmp_path / "long.csv", lines)
+    (tmp_path / "s").mkdir()
+    with Scratch(tmp_path / "s") as scratch:
+        loaded = read_feedback_file(path, scratch)
+        prepared = prepare_feedback(
+            scratch, loaded, now=datetime.now(SHANGHAI), batch_rows=1000, batch_bytes=20_000
+        )
+        sizes, rows = [], []
+        for batch in prepared.batches:
+            table = prepared.batch_table(batch)
+            texts = table.column("text_raw").to_pylist()
+            sizes.append(sum(len(t.encode()) for t in texts))
+            rows += table.column("row_number").to_pylist()
+    assert len(prepared.batches) >= sum(sizes) // 20_000 >= 4  # 1,000 rows alone: one batch
+    # A batch closes on the row that crosses the budget: at most one row over it.
+    assert max(sizes) < 20_000 + len(("路灯坏了" * 44).encode())
+    assert rows == list(range(2, 302))
 
 
 def test_meeting_day_workbooks_with_title_rows_and_two_sheets(wh: Path) -> None:
@@ -487,6 +514,26 @@ def test_work_order_ids_identify_a_record_across_files(wh: Path, tmp_path: Path)
     assert ingest(wh, [one, two]).counts.loaded == 2
 
 
+def test_a_work_order_twice_in_one_workbook_names_both_places(wh: Path, tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "广陵区"
+    first.append(["工单号", "反映时间", "反映内容"])
+    first.append(["GD1", "2025-03-05", "路灯坏了"])
+    second = book.create_sheet("邗江区")
+    second.append(["工单号", "反映时间", "反映内容"])
+    second.append(["GD2", "2025-03-05", "积水"])
+    second.append(["GD1", "2025-03-06", "路灯还是坏的"])
+    path = tmp_path / "m.xlsx"
+    book.save(path)
+    result = ingest(wh, [path])
+    assert (result.counts.loaded, result.counts.rejected) == (2, 1)
+    assert rejects(wh) == [
+        ("m.xlsx[邗江区]", 3, "第3行：工单号 GD1 与工作表“m.xlsx[广陵区]”第2行重复")
+    ]
+
+
 def test_json_and_jsonl_files(wh: Path, tmp_path: Path) -> None:
     items = [
         {
@@ -601,8 +648,13 @@ def _edge_texts(rng: random.Random, count: int) -> list[str]:
             elif kind < 0.85:
                 width = rng.randint(1, 13)  # leading zeros too: area codes
                 pieces.append(f"{rng.randint(0, 10**width - 1):0{width}d}")
-            else:
+            elif kind < 0.93:
                 pieces.append(f"1{rng.randint(3, 9)}{rng.randint(0, 10**9 - 1):09d}")
+            else:  # a mobile behind a country code, joined in any of the ways people write it
+                prefix = rng.choice(["86", "+86", "0086", "+", ""]) + rng.choice(
+                    ["", "-", "‐", "–"]
+                )
+                pieces.append(f"{prefix}1{rng.randint(3, 9)}{rng.randint(0, 10**9 - 1):09d}")
         texts.append("".join(pieces))
     return texts
 

@@ -17,8 +17,8 @@ Shape (design §8: fetching and saving are separate functions):
 
 Identity (``feedback.source``, ``feedback.source_id``): ``file:<channel>`` and the file's id
 column. A 编号 is prefixed with the file name (and sheet), because ids like 编号 1, 2, 3 restart
-in every file and sheet; a 工单号/留言编号/id is the issuing system's own and identifies the
-record across all files of the channel (``RECORD_ID_HEADERS``). A 序号 column is a row serial, not an id: such rows, and rows of files without an
+in every file and sheet; a 工单号/留言编号 is the issuing system's own and identifies the record
+across all files of the channel (``RECORD_ID_HEADERS``). A 序号 column is a row serial, not an id: such rows, and rows of files without an
 id column, are identified by a content hash (normalised text, submission time, observation
 point). A row whose content hash is already stored under the same source is a duplicate too, so
 a row re-exported in the next period's file loads once.
@@ -111,7 +111,8 @@ SERIAL_HEADERS = frozenset({normalise_header("序号")})
 # message number) name the same record in every export: they identify it across the source's
 # files, so a work order re-sent in next week's export with new text is an edit, not a new
 # record. A plain 编号 is numbered by whoever made the file and restarts in every file and sheet.
-RECORD_ID_HEADERS = frozenset(normalise_header(h) for h in ("工单号", "留言编号", "id"))
+# (A bare ``id`` is often an export's own auto-increment, so it stays per file like 编号.)
+RECORD_ID_HEADERS = frozenset(normalise_header(h) for h in ("工单号", "留言编号"))
 
 MAX_TEXT_CHARS = 50_000  # longer than any real message; a 1 MB cell is a paste accident
 RAW_KEEP_CHARS = 2_000  # of a rejected row, kept in rejected_rows.raw
@@ -120,6 +121,10 @@ RAW_KEEP_CHARS = 2_000  # of a rejected row, kept in rejected_rows.raw
 # bench/ingest.py measured 1M rows in 24 s with one row group per batch and 19 s with two. A
 # batch holds the warehouse lock for about 2 s; a crash loses at most this many rows of work.
 DEFAULT_BATCH_ROWS = 245_760
+# ... or this much text (UTF-8 bytes), whichever comes first: a batch's rows are sorted and
+# handed over as Arrow within the scratch's memory limit even when every text is long (250k rows
+# of 300-character texts ran out of memory at 512MB with a row limit alone).
+DEFAULT_BATCH_BYTES = 48 * 1024 * 1024
 # The scratch database spills to disk beyond this, so a file of any size is staged in bounded
 # memory (bench/ingest.py: 512MB and 1GB load 1M rows equally fast).
 DEFAULT_SCRATCH_MEMORY = "512MB"
@@ -195,6 +200,11 @@ def joins_digit_groups(ch: str) -> bool:
     return mask_pii(probe) != probe
 
 
+def _keeps_mobile_prefix(ch: str) -> bool:
+    """Whether ``mask_pii`` leaves ``ch`` as written between a country code and a mobile."""
+    return mask_pii(f"86{ch}13812345678") == f"86{ch}138****5678"
+
+
 def _char_class(chars: str) -> str:
     ranges: list[tuple[int, int]] = []
     for code in sorted(ord(ch) for ch in chars):
@@ -222,6 +232,10 @@ def safe_text_pattern(*, mobiles: bool = False) -> str:
     ``mask_pii`` turns exactly such a run into ``138****5678``, as the stage SQL does.
     """
     chars = safe_characters()
+    if mobiles:
+        # mask_pii rewrites a country-code prefix in its folded form (86‐138… → 86-138****…),
+        # which the SQL mask would not: such characters send the text to Python.
+        chars = "".join(ch for ch in chars if _keeps_mobile_prefix(ch))
     safe = _char_class(chars)
     ends_group = _char_class("".join(ch for ch in chars if not joins_digit_groups(ch)))
     runs = [f"[0-9]{{1,2}}{safe}", f"[0-9]{{3,6}}{ends_group}"]
@@ -982,6 +996,7 @@ def prepare_feedback(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     max_chars: int = MAX_TEXT_CHARS,
     reject_repeated_ids: bool = True,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> PreparedInput:
     """Stage, normalise, mask, parse, validate and identify every row of a loaded input, and cut
     it into merge batches. The scratch stays open: the batches are computed from it when saved."""
@@ -1012,9 +1027,12 @@ def prepare_feedback(
     with db.registered(con, "sheets_chunk", sheets):
         con.execute("CREATE OR REPLACE TEMP TABLE sheets AS SELECT * FROM sheets_chunk")
     final_sql = statements("queries/ingest_feedback_final.sql")
-    con.execute(final_sql["keys"], {"future_limit": future_limit, "batch_rows": batch_rows})
+    con.execute(
+        final_sql["keys"],
+        {"future_limit": future_limit, "batch_rows": batch_rows, "batch_bytes": batch_bytes},
+    )
     con.execute(final_sql["repeats"])
-    con.execute(final_sql["batches"], {"batch_rows": batch_rows})
+    con.execute(final_sql["batches"])
     batches = [
         Batch(*row)
         for row in con.execute(
@@ -1044,7 +1062,9 @@ def _raw_of(row: Mapping[str, Any]) -> str | None:
     return _clip(raw)
 
 
-def _reason(row: Mapping[str, Any], sheet: SheetInfo, max_chars: int) -> str:
+def _reason(
+    row: Mapping[str, Any], sheet: SheetInfo, max_chars: int, sheets: Sequence[SheetInfo] = ()
+) -> str:
     where = f"第{row['row_number']}{sheet.row_word}"
     code = row["reject_reason"]
     text_label = sheet.label("text")
@@ -1065,9 +1085,15 @@ def _reason(row: Mapping[str, Any], sheet: SheetInfo, max_chars: int) -> str:
         )
         return f"{where}：{date_label} {shown} 晚于当前时间，请核对日期是否填错"
     if code == "repeated_id":
+        first_sheet = row.get("id_first_sheet")
+        other = (
+            f"工作表“{sheets[first_sheet].file}”"
+            if first_sheet is not None and first_sheet != row["sheet"]
+            else ""
+        )
         return (
             f"{where}：{sheet.label('source_id')} {row['source_id_given']} "
-            f"与第{row['id_first_row']}{sheet.row_word}重复"
+            f"与{other}第{row['id_first_row']}{sheet.row_word}重复"
         )
     return f"{where}：无法导入（{code}）"
 
@@ -1165,7 +1191,12 @@ def save_batch(
     for row in rejected:
         sheet = prepared.sheets[row["sheet"]]
         rejects.append(
-            Reject(sheet.file, row["row_number"], _reason(row, sheet, ctx.max_chars), _raw_of(row))
+            Reject(
+                sheet.file,
+                row["row_number"],
+                _reason(row, sheet, ctx.max_chars, prepared.sheets),
+                _raw_of(row),
+            )
         )
     save_rejects(con, rejects, run_id=ctx.run_id, source=ctx.source)
     rows_read, in_file_duplicates = read_row if read_row else (0, 0)

@@ -3,7 +3,7 @@
 -- feedback_matches rows of one year with rank = 1, already narrowed to the messages they need
 -- (narrow first: this aggregates every row it is given).
 --
--- The deciding match has the largest decision_key (migration 0006: manual over auto, then the
+-- The deciding match has the largest decision key (_decision_key.sql: manual over auto, then the
 -- newest, then the most confident). A decision that leaves type or terms empty keeps the latest
 -- known ones: the type from any decision, the terms only from decisions for the same project
 -- (terms found for another project explain a wrong match).
@@ -19,13 +19,13 @@
                ) AS known_type,
                first_value(m.matched_terms IGNORE NULLS) OVER (
                    PARTITION BY m.feedback_id, m.project_code
-                   ORDER BY decision_key(m.method, m.decided_at, m.confidence) DESC
+                   ORDER BY {include:decision_key} DESC
                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
                ) AS known_terms
         FROM rank1_matches AS m
         WINDOW newest_first AS (
             PARTITION BY m.feedback_id
-            ORDER BY decision_key(m.method, m.decided_at, m.confidence) DESC
+            ORDER BY {include:decision_key} DESC
         )
     )
     WHERE pick = 1

@@ -3,7 +3,7 @@
 -- queue read the million-row tables once between them. Temp tables work on a read-only
 -- connection and vanish with it. The two statements run in order.
 --
--- k is decision_key (migration 0006): the deciding match is the one with the largest k, as in
+-- k is the decision key (_decision_key.sql): the deciding match is the one with the largest k, as in
 -- _deciding_matches.sql.
 
 -- name: feedback
@@ -16,7 +16,7 @@ WHERE coalesce(submitted_at, ingested_at) >= $start
 -- name: matches
 CREATE OR REPLACE TEMP TABLE window_matches AS
 SELECT m.feedback_id, m.project_code, m.confidence, m.method, m.urgency, m.matched_terms,
-       decision_key(m.method, m.decided_at, m.confidence) AS k
+       {include:decision_key} AS k
 FROM feedback_matches AS m
 SEMI JOIN window_feedback AS w ON w.feedback_id = m.feedback_id
 WHERE m.year = $year AND m.rank = 1;

@@ -14,7 +14,7 @@
 -- enters the hash as epoch seconds (formatting it in Asia/Shanghai through ICU cost a second).
 
 -- name: keys
--- Parameters: $future_limit, $batch_rows.
+-- Parameters: $future_limit, $batch_rows, $batch_bytes.
 CREATE OR REPLACE TEMP TABLE keys AS
 WITH jh AS (
     SELECT
@@ -31,7 +31,9 @@ WITH jh AS (
         coalesce(t.text_norm, s.text_raw) AS text_norm,
         coalesce(s.ts_fast, CAST(d.iso AS TIMESTAMPTZ)) AS submitted_at,
         d.error AS date_error,
-        coalesce(p.out, s.observation_point) AS observation_point
+        coalesce(p.out, s.observation_point) AS observation_point,
+        -- What the row weighs in a merge batch (texts dominate; raw is kept for rejects only).
+        coalesce(strlen(s.text_raw), 0) + coalesce(strlen(s.raw), 0) AS row_bytes
     FROM staged AS s
     JOIN sheets AS sh ON sh.sheet = s.sheet
     LEFT JOIN py_text AS t ON t.sheet = s.sheet AND t.row_number = s.row_number
@@ -58,7 +60,12 @@ h AS (
         sheet_has_ids AND source_id_given IS NOT NULL AS id_identity,
         scope,
         source_id_given,
-        row_number // $batch_rows AS chunk
+        -- Batches close at $batch_rows rows or $batch_bytes of text, whichever comes first, so
+        -- a file of long texts is merged in smaller batches within the scratch's memory limit.
+        greatest(
+            row_number // $batch_rows,
+            sum(row_bytes) OVER (PARTITION BY sheet ORDER BY row_number) // $batch_bytes
+        ) AS chunk
     FROM jh
 )
 SELECT
@@ -91,14 +98,16 @@ GROUP BY content_hash
 HAVING count(*) > 1;
 
 -- name: batches
--- One merge batch per chunk of $batch_rows row numbers of a sheet, numbered in input order.
+-- One merge batch per chunk of a sheet (a run of consecutive rows: chunk never decreases along
+-- a sheet), numbered in input order.
 CREATE OR REPLACE TEMP TABLE batches AS
 SELECT
     row_number() OVER (ORDER BY sheet, chunk) AS batch_no,
     sheet,
-    chunk * $batch_rows AS first_row,
-    (chunk + 1) * $batch_rows - 1 AS last_row
-FROM (SELECT DISTINCT sheet, chunk FROM keys);
+    min(row_number) AS first_row,
+    max(row_number) AS last_row
+FROM keys
+GROUP BY sheet, chunk;
 
 -- name: batch
 -- Every row of one merge batch, ready to merge. Parameters: $sheet, $first_row, $last_row,
@@ -146,6 +155,7 @@ w AS (
         k.id_identity,
         k.source_id,
         ir.id_first % 1000000000 AS id_first_row,
+        ir.id_first // 1000000000 AS id_first_sheet,
         coalesce(k.ordinal > ir.id_first, false) AS id_repeat,
         coalesce(k.ordinal > hr.hash_first, false) AS hash_repeat
     FROM keys AS k
@@ -170,6 +180,7 @@ SELECT
     j.source_id_given,
     w.id_identity,
     w.id_first_row,
+    w.id_first_sheet,
     w.content_hash,
     j.submitted_at,
     j.date_raw,

@@ -86,7 +86,7 @@ FROM {final};
 
 -- name: batch_rejects
 SELECT sheet, row_number, reject_reason, text_chars, date_error, date_raw, submitted_at,
-       source_id_given, id_first_row, raw, text_raw
+       source_id_given, id_first_row, id_first_sheet, raw, text_raw
 FROM {final}
 WHERE status = 'reject'
 ORDER BY sheet, row_number;
