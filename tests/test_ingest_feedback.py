@@ -180,28 +180,26 @@ def test_fast_path_and_python_path_store_identical_rows(tmp_path: Path) -> None:
 
 def test_batches_close_at_a_byte_budget_and_cover_every_row(tmp_path: Path) -> None:
     """Long texts make smaller batches (memory), and the batches still hold each row once."""
-    lines = (
-        [HEADER]
-        + [f"A{i},2025-03-05,,,{'路灯坏了' * (5 + i % 40)}" for i in range(1, 301)]
-        + [",,,,"] * 3
-    )  # blank lines: gaps in the row numbers
+    lines = [HEADER] + [f"A{i},2025-03-05,,,{'路灯坏了' * (5 + i % 40)}" for i in range(1, 3001)]
+    lines[1500:1500] = [",,,,"] * 3  # blank lines: gaps in the row numbers
     path = write_csv(tmp_path / "long.csv", lines)
     (tmp_path / "s").mkdir()
+    budget = 200_000
     with Scratch(tmp_path / "s") as scratch:
         loaded = read_feedback_file(path, scratch)
         prepared = prepare_feedback(
-            scratch, loaded, now=datetime.now(SHANGHAI), batch_rows=1000, batch_bytes=20_000
+            scratch, loaded, now=datetime.now(SHANGHAI), batch_rows=100_000, batch_bytes=budget
         )
         sizes, rows = [], []
         for batch in prepared.batches:
             table = prepared.batch_table(batch)
-            texts = table.column("text_raw").to_pylist()
-            sizes.append(sum(len(t.encode()) for t in texts))
+            sizes.append(sum(len(t.encode()) for t in table.column("text_raw").to_pylist()))
             rows += table.column("row_number").to_pylist()
-    assert len(prepared.batches) >= sum(sizes) // 20_000 >= 4  # 1,000 rows alone: one batch
-    # A batch closes on the row that crosses the budget: at most one row over it.
-    assert max(sizes) < 20_000 + len(("路灯坏了" * 44).encode())
-    assert rows == list(range(2, 302))
+    # By rows alone this is one batch; by bytes about sum / budget of them, each passing the
+    # budget by at most one block of rows (256 of the longest texts).
+    assert len(prepared.batches) >= sum(sizes) // budget >= 4
+    assert max(sizes) < budget + 256 * len(("路灯坏了" * 44).encode())
+    assert rows == [n for n in range(2, 3005) if n not in (1501, 1502, 1503)]
 
 
 def test_meeting_day_workbooks_with_title_rows_and_two_sheets(wh: Path) -> None:

@@ -125,6 +125,7 @@ DEFAULT_BATCH_ROWS = 245_760
 # handed over as Arrow within the scratch's memory limit even when every text is long (250k rows
 # of 300-character texts ran out of memory at 512MB with a row limit alone).
 DEFAULT_BATCH_BYTES = 48 * 1024 * 1024
+_BLOCK_ROWS = 256  # batches are cut at multiples of this (see ingest_feedback_final.sql)
 # The scratch database spills to disk beyond this, so a file of any size is staged in bounded
 # memory (bench/ingest.py: 512MB and 1GB load 1M rows equally fast).
 DEFAULT_SCRATCH_MEMORY = "512MB"
@@ -1027,12 +1028,13 @@ def prepare_feedback(
     with db.registered(con, "sheets_chunk", sheets):
         con.execute("CREATE OR REPLACE TEMP TABLE sheets AS SELECT * FROM sheets_chunk")
     final_sql = statements("queries/ingest_feedback_final.sql")
-    con.execute(
-        final_sql["keys"],
-        {"future_limit": future_limit, "batch_rows": batch_rows, "batch_bytes": batch_bytes},
-    )
+    block_rows = min(_BLOCK_ROWS, batch_rows)
+    con.execute(final_sql["keys"], {"future_limit": future_limit, "block_rows": block_rows})
     con.execute(final_sql["repeats"])
-    con.execute(final_sql["batches"])
+    con.execute(
+        final_sql["batches"],
+        {"block_rows": block_rows, "batch_rows": batch_rows, "batch_bytes": batch_bytes},
+    )
     batches = [
         Batch(*row)
         for row in con.execute(

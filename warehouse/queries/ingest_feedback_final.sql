@@ -14,7 +14,7 @@
 -- enters the hash as epoch seconds (formatting it in Asia/Shanghai through ICU cost a second).
 
 -- name: keys
--- Parameters: $future_limit, $batch_rows, $batch_bytes.
+-- Parameters: $future_limit, $block_rows (see batches).
 CREATE OR REPLACE TEMP TABLE keys AS
 WITH jh AS (
     SELECT
@@ -60,12 +60,8 @@ h AS (
         sheet_has_ids AND source_id_given IS NOT NULL AS id_identity,
         scope,
         source_id_given,
-        -- Batches close at $batch_rows rows or $batch_bytes of text, whichever comes first, so
-        -- a file of long texts is merged in smaller batches within the scratch's memory limit.
-        greatest(
-            row_number // $batch_rows,
-            sum(row_bytes) OVER (PARTITION BY sheet ORDER BY row_number) // $batch_bytes
-        ) AS chunk
+        row_number // $block_rows AS block,
+        row_bytes
     FROM jh
 )
 SELECT
@@ -79,7 +75,8 @@ SELECT
         WHEN id_identity THEN scope || source_id_given
         ELSE 'sha256:' || content_hash
     END AS source_id,
-    chunk
+    block,
+    row_bytes
 FROM h;
 
 -- name: repeats
@@ -98,15 +95,33 @@ GROUP BY content_hash
 HAVING count(*) > 1;
 
 -- name: batches
--- One merge batch per chunk of a sheet (a run of consecutive rows: chunk never decreases along
--- a sheet), numbered in input order.
+-- Merge batches, numbered in input order: runs of consecutive rows of a sheet that close at
+-- $batch_rows rows or $batch_bytes of text, whichever comes first (long texts make smaller
+-- batches, so a batch fits the scratch's memory). Counted in blocks of $block_rows rows, so the
+-- running total is a window over a few thousand blocks, not over every row (that sort cost 2 s
+-- on 1M rows); a batch may pass either limit by at most one block.
 CREATE OR REPLACE TEMP TABLE batches AS
+WITH blocks AS (
+    SELECT sheet, block, sum(row_bytes) AS bytes
+    FROM keys
+    GROUP BY sheet, block
+),
+chunks AS (
+    SELECT
+        sheet,
+        block,
+        greatest(
+            block * $block_rows // $batch_rows,
+            (sum(bytes) OVER (PARTITION BY sheet ORDER BY block) - bytes) // $batch_bytes
+        ) AS chunk
+    FROM blocks
+)
 SELECT
     row_number() OVER (ORDER BY sheet, chunk) AS batch_no,
     sheet,
-    min(row_number) AS first_row,
-    max(row_number) AS last_row
-FROM keys
+    min(block) * $block_rows AS first_row,
+    (max(block) + 1) * $block_rows - 1 AS last_row
+FROM chunks
 GROUP BY sheet, chunk;
 
 -- name: batch
