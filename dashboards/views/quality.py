@@ -97,17 +97,7 @@ st.caption(
     f"显示最新 {len(rows):,} 行（共 {total:,} 行）。改正原文件后重新导入即可；已载入的行不会重复。"
 )
 st.dataframe(
-    rows.rename(
-        columns={
-            "run_id": "批次",
-            "source": "来源",
-            "file": "文件",
-            "row_number": "行号",
-            "reason": "原因",
-            "raw": "原始内容",
-            "rejected": "拒收时间",
-        }
-    ),
+    rows.rename(columns=queries.REJECTED_ROW_HEADERS),
     hide_index=True,
     width="stretch",
 )

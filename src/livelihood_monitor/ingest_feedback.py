@@ -1268,6 +1268,23 @@ def finish_run(warehouse: Path, run_id: str, status: str, message: str) -> None:
         )
 
 
+def finish_files_run(
+    warehouse: Path,
+    run_id: str,
+    source: str,
+    heading: str,
+    results: list[FileResult],
+    total: Counts,
+) -> RunResult:
+    """Close a completed run over files: its summary names the files that could not be read."""
+    failed = [r for r in results if r.status == "failed"]
+    message = f"{heading} {len(results)} 个文件：{total.summary()}"
+    if failed:
+        message += f"；{len(failed)} 个文件无法读取：" + "；".join(r.message for r in failed)
+    finish_run(warehouse, run_id, "completed", message)
+    return RunResult(run_id, source, "completed", total, results, message)
+
+
 def try_finish_failed(warehouse: Path, run_id: str, exc: BaseException) -> None:
     """Best effort: mark a run failed after an exception (the exception itself propagates)."""
     # The original exception matters more than a failure to record it.
@@ -1419,12 +1436,7 @@ def ingest_feedback_files(
     except BaseException as exc:
         try_finish_failed(warehouse, run_id, exc)
         raise
-    failed = [r for r in results if r.status == "failed"]
-    message = f"共 {len(results)} 个文件：{total.summary()}"
-    if failed:
-        message += f"；{len(failed)} 个文件无法读取：" + "；".join(r.message for r in failed)
-    finish_run(warehouse, run_id, "completed", message)
-    return RunResult(run_id, source, "completed", total, results, message)
+    return finish_files_run(warehouse, run_id, source, "共", results, total)
 
 
 _PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".reason.txt")

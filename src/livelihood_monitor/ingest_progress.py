@@ -37,6 +37,7 @@ from livelihood_monitor.ingest_feedback import (
     Reject,
     RunResult,
     add_run_counts,
+    finish_files_run,
     finish_run,
     move_failed,
     move_processed,
@@ -462,9 +463,4 @@ def ingest_progress_files(
     except BaseException as exc:
         try_finish_failed(warehouse, run_id, exc)
         raise
-    failed = [r for r in results if r.status == "failed"]
-    message = f"进度填报 {len(results)} 个文件：{total.summary()}"
-    if failed:
-        message += f"；{len(failed)} 个文件无法读取：" + "；".join(r.message for r in failed)
-    finish_run(warehouse, run_id, "completed", message)
-    return RunResult(run_id, SOURCE, "completed", total, results, message)
+    return finish_files_run(warehouse, run_id, SOURCE, "进度填报", results, total)

@@ -703,18 +703,19 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+# The rejected rows' columns as operators read them (dashboard table and CSV download alike).
+REJECTED_ROW_HEADERS = {
+    "run_id": "导入批次",
+    "source": "来源",
+    "file": "文件",
+    "row_number": "行号",
+    "reason": "原因",
+    "raw": "原始内容",
+    "rejected": "拒收时间",
+}
+
+
 def rejected_rows_csv(warehouse: Path, run_id: str | None = None) -> bytes:
     """The rejected rows (at most ``EXPORT_MAX_ROWS``) as a formula-escaped CSV, Chinese headers."""
     frame = rejected_rows(warehouse, run_id, EXPORT_MAX_ROWS)
-    frame = frame.rename(
-        columns={
-            "run_id": "导入批次",
-            "source": "来源",
-            "file": "文件",
-            "row_number": "行号",
-            "reason": "原因",
-            "raw": "原始内容",
-            "rejected": "拒收时间",
-        }
-    )
-    return csv_bytes(frame)
+    return csv_bytes(frame.rename(columns=REJECTED_ROW_HEADERS))

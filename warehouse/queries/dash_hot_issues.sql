@@ -1,22 +1,14 @@
 -- Hot issues of the window's messages (dashboard 民情), from the TEMP table window_matches
 -- (dash_window_matches.sql, same connection), as (kind, key, n):
 -- kind 'term': the $limit most frequent matched terms of the messages' rank-1 matches, each
--- message counted once per term (list_distinct needs no (term, message) group);
+-- message counted once per term (_term_counts.sql);
 -- kind 'project': the $limit projects with most messages by the deciding match (arg_max by k).
-WITH terms AS (
-    -- Terms are separated by ; (or ；、，, and spaces); replace() is several times faster than
-    -- translate() or a regex on CJK text.
-    SELECT term, count(*) AS n
-    FROM (
-        SELECT unnest(list_distinct(string_split(
-                   replace(replace(replace(replace(replace(
-                       matched_terms, '；', ';'), '、', ';'), '，', ';'), ',', ';'), ' ', ';'),
-                   ';'))) AS term
-        FROM window_matches
-        WHERE matched_terms IS NOT NULL
-    )
-    WHERE term <> ''
-    GROUP BY term
+WITH term_source AS (
+    SELECT matched_terms FROM window_matches
+),
+terms AS (
+    SELECT term, n
+    FROM {include:term_counts}
     ORDER BY n DESC, term
     LIMIT $limit
 ),

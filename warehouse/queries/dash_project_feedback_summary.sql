@@ -2,20 +2,13 @@
 -- project_messages (dash_project_messages.sql, same connection), as (kind, key, n) rows:
 -- kind 'type': messages per message type (key NULL: type unknown);
 -- kind 'term': the $terms most frequent matched terms (hot issues), a message counted once per
--- term. Terms are separated by ; (or ；、，, and spaces); replace() is several times faster than
--- translate() or a regex on CJK text.
-WITH terms AS (
-    SELECT term, count(*) AS n
-    FROM (
-        SELECT unnest(list_distinct(string_split(
-                   replace(replace(replace(replace(replace(
-                       matched_terms, '；', ';'), '、', ';'), '，', ';'), ',', ';'), ' ', ';'),
-                   ';'))) AS term
-        FROM project_messages
-        WHERE matched_terms IS NOT NULL
-    )
-    WHERE term <> ''
-    GROUP BY term
+-- term (_term_counts.sql).
+WITH term_source AS (
+    SELECT matched_terms FROM project_messages
+),
+terms AS (
+    SELECT term, n
+    FROM {include:term_counts}
     ORDER BY n DESC, term
     LIMIT $terms
 )
