@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from livelihood_monitor.classify import Example, Label
-from livelihood_monitor.taxonomy import labels_from_tree, read_tree_csv, taxonomy_classifier
+from livelihood_monitor.taxonomy import (
+    description_terms,
+    labels_from_tree,
+    read_tree_csv,
+    taxonomy_classifier,
+)
 from livelihood_monitor.text_model import DocumentFrequencies, TextModel, split_title
 
 TIPDM = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw" / "tipdm2020c"
@@ -90,6 +95,27 @@ def test_unlabelled_texts_only_change_idf() -> None:
     assert model.classes[int(np.argmax(model.scores("出租车绕路")))] == "交通运输"
 
 
+def test_description_terms_leave_out_terms_shared_by_labels() -> None:
+    labels = labels_from_tree([*TREE, ("交通运输", "其他", "其他"), ("环境保护", "其他", "其他")])
+    terms = description_terms(labels)
+    assert ("网约车问题", "交通运输") in terms
+    assert ("噪音污染", "环境保护") in terms
+    assert all(term != "其他" for term, _ in terms)  # under two labels: says nothing
+    assert all(term not in {"交通运输", "教育文体", "环境保护"} for term, _ in terms)  # names
+
+
+def test_descriptions_teach_words_no_example_has() -> None:
+    texts, labels = zip(*TRAIN, strict=True)
+    descriptions = description_terms(labels_from_tree(TREE))
+    plain = TextModel(texts, labels, _tokenize)
+    described = TextModel(texts, labels, _tokenize, descriptions=descriptions)
+    for text in ("客货运输", "网约车平台投诉"):  # only the taxonomy mentions these words
+        assert plain.classes[int(np.argmax(plain.scores(text)))] != "交通运输"
+        assert described.classes[int(np.argmax(described.scores(text)))] == "交通运输"
+    for text, label in TRAIN:  # and the examples still decide their own texts
+        assert described.classes[int(np.argmax(described.scores(text)))] == label
+
+
 @pytest.fixture(scope="module")
 def tree_labels() -> list[Label]:
     return labels_from_tree(TREE)
@@ -122,6 +148,20 @@ def test_corrections_retrain_the_model(tree_labels: list[Label]) -> None:
     clf.add_examples([Example(t, lb) for t, lb in TRAIN[4:]])
     assert clf.model is not None
     assert set(clf.model.classes) == {"交通运输", "教育文体", "环境保护"}
+
+
+def test_descriptions_train_only_labels_with_examples() -> None:
+    labels = labels_from_tree([*TREE, ("民政", "社会救助", "低保申请")])
+    clf = taxonomy_classifier(labels, [Example(t, lb) for t, lb in TRAIN])
+    assert clf.model is not None
+    assert clf.model.classes == ["交通运输", "教育文体", "环境保护"]  # no example of 民政
+    assert clf.classify("旅客运输").code == "交通运输"  # a description term, in no example
+    # 民政 scores through the lexical scorer only: in its top 3 for its own term, not first.
+    assert "民政" in [code for code, _ in clf.classify("低保申请").candidates]
+    bare = taxonomy_classifier(
+        labels, [Example(t, lb) for t, lb in TRAIN], train_on_descriptions=False
+    )
+    assert bare.model is not None and bare.model.classes == clf.model.classes
 
 
 @pytest.mark.skipif(not TIPDM.is_dir(), reason="TipDM data in ../shared not present")
