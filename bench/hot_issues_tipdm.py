@@ -1,12 +1,15 @@
 """Hot-issue grouping on real message-board data (TipDM 附件3, 4,326 messages with likes).
 
-    .venv/bin/python bench/hot_issues_tipdm.py [--shared ../shared] [--top 10]
+    .venv/bin/python bench/hot_issues_tipdm.py [--shared ../shared] [--top 10] [--zero-shot]
+        [--by-class]
 
 Each message gets its first-level class from taxonomy mode over 附件1, trained on 附件2's 495
 labelled messages (``--zero-shot``: from the class descriptions alone, which leaves most messages
-without evidence and so in one class), then near-duplicates in the same class and place are
-grouped. Prints timing, the number of groups
-and the largest ones. The data is read from ../shared and never copied into the project.
+without evidence and so in one class), then near-duplicates in the same place are grouped across
+classes (the board's coarse classes split one complaint; ``--by-class``: within a class, as the
+dashboard groups per project), on the words the dashboard groups by (``queries.issue_words``:
+matched terms and the character bigrams of the title). Prints timing, the number of groups and
+the largest ones. The data is read from ../shared and never copied into the project.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from livelihood_monitor.classify import Example
 from livelihood_monitor.hot_issues import Message, group_hot_issues
 from livelihood_monitor.normalize import normalize_text
+from livelihood_monitor.queries import IssueMessage, issue_words
 from livelihood_monitor.taxonomy import read_tree_csv, taxonomy_classifier
 from livelihood_monitor.values import parse_datetime
 
@@ -30,6 +34,9 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--zero-shot", action="store_true", help="classes without training")
+    parser.add_argument(
+        "--by-class", action="store_true", help="group only within a class (the product default)"
+    )
     args = parser.parse_args()
     data = args.shared / "data" / "raw" / "tipdm2020c"
     if not data.is_dir():
@@ -47,25 +54,33 @@ def main() -> None:
             ]
     clf = taxonomy_classifier(labels, examples)
     start = time.perf_counter()
-    messages: list[Message] = []
+    rows: list[IssueMessage] = []
     with (data / "附件3_全量4326条_点赞反对.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             title = normalize_text(row["留言主题"])
             text = normalize_text(f"{row['留言主题']}\n{' '.join(row['留言详情'].split())}")
             result = clf.classify_normalised(text)
-            messages.append(
-                Message(
-                    id=row["留言编号"],
-                    project=result.code,
+            rows.append(
+                IssueMessage(
+                    feedback_id=int(row["留言编号"]),
                     # The title carries the subject; the body adds detail and noise.
-                    words=frozenset(clf.tokens(title)),
                     text=title,
                     submitted_at=parse_datetime(row["留言时间"]),
                     likes=int(row["点赞数"] or 0),
+                    district=None,
+                    observation_point=None,
+                    project_code=result.code,
+                    matched_terms=";".join(result.matched_terms),
                 )
             )
+    # The dashboard's words for grouping: matched terms + character bigrams, less the bigrams
+    # most messages of a class share.
+    messages = [
+        Message(str(m.feedback_id), m.project_code, words, m.text, m.submitted_at, m.likes)
+        for m, words in zip(rows, issue_words(rows), strict=True)
+    ]
     classified = time.perf_counter()
-    issues = group_hot_issues(messages)
+    issues = group_hot_issues(messages, by_project=args.by_class)
     grouped = time.perf_counter()
     multi = [i for i in issues if i.count > 1]
     print(

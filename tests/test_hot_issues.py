@@ -53,3 +53,38 @@ def test_place_is_found_in_text() -> None:
     assert find_place("A7县星沙一桥从早堵到晚") == "A7县"
     assert find_place("汶河街道的路灯不亮", ["汶河街道"]) == "汶河街道"
     assert find_place("路灯不亮") is None
+
+
+def test_a_place_word_alone_does_not_chain_unrelated_messages() -> None:
+    # Message-board titles tokenised with the place piece "A7" (of A7县): before, the core of a
+    # growing group shrank to {"A7"} and then took in every A7县 message.
+    titles = [
+        "A7 星沙 一桥 堵 从早到晚",
+        "A7 星沙 一桥 堵 整改",
+        "A7 路灯 不亮 岔路口",
+        "A7 自来水 停 江背镇",
+        "A7 足道 涉黄 酒店",
+        "A7 东十路 修通 何时",
+        "A7 路灯 不亮 长期 岔路口",
+    ]
+    messages = [msg(i, "城乡建设", t, f"A7县{t}") for i, t in enumerate(titles)]
+    issues = group_hot_issues(messages, now=NOW)
+    groups = sorted(sorted(i.message_ids) for i in issues if i.count > 1)
+    assert groups == [["0", "1"], ["2", "6"]]
+    assert all(i.place == "A7县" and "A7" not in i.words for i in issues)
+
+
+def test_grouping_across_classes_takes_the_majority_class() -> None:
+    # A message board's coarse classes: the same complaint filed under two of them.
+    messages = [
+        msg(1, "城乡建设", "伊景园 捆绑 车位 销售", "A市伊景园捆绑销售车位"),
+        msg(2, "劳动和社会保障", "伊景园 捆绑 车位 维权", "A市伊景园捆绑车位维权"),
+        msg(3, "城乡建设", "伊景园 捆绑 车位", "A市伊景园又在捆绑车位"),
+        msg(4, "劳动和社会保障", "工资 拖欠 农民工", "A市农民工工资拖欠"),
+    ]
+    by_class = group_hot_issues(messages, now=NOW)
+    assert max(i.count for i in by_class) == 2  # the default: never across classes
+    issues = group_hot_issues(messages, now=NOW, by_project=False)
+    top = issues[0]
+    assert (top.project, sorted(top.message_ids)) == ("城乡建设", ["1", "2", "3"])
+    assert [i.project for i in issues[1:]] == ["劳动和社会保障"]

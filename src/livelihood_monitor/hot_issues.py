@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,9 +59,20 @@ def find_place(text: str, known_places: Iterable[str] = ()) -> str | None:
 
 
 def _similarity(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
-    if not a or not b:
+    """Cosine on word sets; 0 unless two words are shared (or all of a one-word side): one word in
+    common is not "the same wording", and it let an issue's core shrink to a word every message
+    of the place has and then swallow them all."""
+    shared = len(a & b)
+    if not a or not b or shared < min(2, len(a), len(b)):
         return 0.0
-    return len(a & b) / math.sqrt(len(a) * len(b))
+    return shared / math.sqrt(len(a) * len(b))
+
+
+def _without_place(words: frozenset[str], place: str | None) -> frozenset[str]:
+    """Words minus the place and its pieces (A7县 → A7): every message of a bucket has them."""
+    if not place:
+        return words
+    return frozenset(w for w in words if w not in place and place not in w)
 
 
 def group_hot_issues(
@@ -71,40 +82,50 @@ def group_hot_issues(
     min_similarity: float = 0.45,
     half_life_days: float = 30.0,
     known_places: Sequence[str] = (),
+    by_project: bool = True,
 ) -> list[HotIssue]:
     """Group messages into issues, hottest first.
 
     Greedy single pass per (project, place) bucket: a message joins the issue whose core words
-    it shares most (cosine on word sets ≥ ``min_similarity``), else it starts a new issue. The
-    core of an issue is the words of its first message plus words most members repeat, so the
-    group does not drift as it grows.
+    it shares most (cosine on word sets ≥ ``min_similarity``, at least two words in common; the
+    place's own words left out), else it starts a new issue. The core of an issue starts as its
+    first message's words and becomes the words most members repeat, never fewer than two, so
+    the group does not drift as it grows.
+
+    ``by_project=False`` groups by place and wording only and gives each issue the project most
+    of its messages have: for coarse, noisy classes (a message board's categories) where the
+    same complaint lands in two classes.
     """
     buckets: dict[tuple[str | None, str | None], list[HotIssue]] = defaultdict(list)
     word_counts: dict[int, dict[str, int]] = {}
+    projects: dict[int, Counter[str | None]] = defaultdict(Counter)
     issues: list[HotIssue] = []
     for message in messages:
         place = message.place or find_place(message.text, known_places)
-        bucket = buckets[(message.project, place)]
+        bucket = buckets[(message.project if by_project else None, place)]
+        words = _without_place(message.words, place)
         best, best_sim = None, min_similarity
         for issue in bucket:
-            sim = _similarity(message.words, issue.words)
+            sim = _similarity(words, issue.words)
             if sim >= best_sim:
                 best, best_sim = issue, sim
         if best is None:
-            best = HotIssue(message.project, place, set(message.words), sample=message.text)
+            best = HotIssue(message.project, place, set(words), sample=message.text)
             bucket.append(best)
             issues.append(best)
-            word_counts[id(best)] = dict.fromkeys(message.words, 1)
+            word_counts[id(best)] = dict.fromkeys(words, 1)
         else:
             counts = word_counts[id(best)]
-            for word in message.words:
+            for word in words:
                 counts[word] = counts.get(word, 0) + 1
-            # Core = words at least half the members used (never empty: keep the first's).
+            # Core = words at least half the members used; kept as it was when that would leave
+            # fewer than two words (a one-word core matches anything that has the word).
             members = best.count + 1
             core = {w for w, n in counts.items() if n * 2 >= members}
-            if core:
+            if len(core) >= min(2, len(best.words)):
                 best.words = core
         best.message_ids.append(message.id)
+        projects[id(best)][message.project] += 1
         best.likes += max(message.likes, 0)
         if message.submitted_at is not None:
             if best.first_seen is None or message.submitted_at < best.first_seen:
@@ -113,6 +134,7 @@ def group_hot_issues(
                 best.last_seen = message.submitted_at
     reference = now or max((i.last_seen for i in issues if i.last_seen), default=None)
     for issue in issues:
+        issue.project = projects[id(issue)].most_common(1)[0][0]  # the first of a tie: earliest
         recency = 1.0
         if reference is not None and issue.last_seen is not None:
             age = max((reference - issue.last_seen).total_seconds() / 86400, 0.0)
