@@ -23,7 +23,12 @@ from livelihood_monitor.classify import Example
 from livelihood_monitor.hot_issues import Message, group_hot_issues
 from livelihood_monitor.normalize import normalize_text
 from livelihood_monitor.queries import IssueMessage, issue_words
-from livelihood_monitor.taxonomy import read_tree_csv, taxonomy_classifier
+from livelihood_monitor.taxonomy import (
+    board_text,
+    read_board_messages,
+    read_tree_csv,
+    taxonomy_classifier,
+)
 from livelihood_monitor.values import parse_datetime
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,21 +49,17 @@ def main() -> None:
     labels = read_tree_csv(data / "附件1_标签体系.csv")
     examples = []
     if not args.zero_shot:
-        with (data / "附件2_示例495条_一级标签.csv").open(encoding="utf-8", newline="") as fh:
-            examples = [
-                Example(
-                    f"{row['留言主题'].strip()}\n{' '.join(row['留言详情'].split())}",
-                    row["一级分类"].strip(),
-                )
-                for row in csv.DictReader(fh)
-            ]
+        examples = [
+            Example(m.text, m.label)
+            for m in read_board_messages(data / "附件2_示例495条_一级标签.csv")
+        ]
     clf = taxonomy_classifier(labels, examples)
     start = time.perf_counter()
     rows: list[IssueMessage] = []
     with (data / "附件3_全量4326条_点赞反对.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             title = normalize_text(row["留言主题"])
-            text = normalize_text(f"{row['留言主题']}\n{' '.join(row['留言详情'].split())}")
+            text = normalize_text(board_text(row["留言主题"], row["留言详情"]))
             result = clf.classify_normalised(text)
             rows.append(
                 IssueMessage(

@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import random
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from livelihood_monitor.classify import Classifier, Example, Label
-from livelihood_monitor.evaluate import LabelledMessage, Report, evaluate
+from livelihood_monitor.evaluate import Report, cross_validate, evaluate
 from livelihood_monitor.taxonomy import (
     LEXICAL_WEIGHT,
     TAXONOMY_PARAMS,
+    board_text,
+    read_board_messages,
     read_tree_csv,
     taxonomy_classifier,
     taxonomy_lexicon,
@@ -48,43 +48,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def read_unlabelled(data: Path) -> list[str]:
-    """Texts of 附件3 and 附件4, as ``read_messages`` builds them (no labels exist)."""
+    """Texts of 附件3 and 附件4, as ``board_text`` builds them (no labels exist)."""
     texts: list[str] = []
     for name in ("附件3_全量4326条_点赞反对.csv", "附件4_答复意见_人工标注.csv"):
         with (data / name).open(encoding="utf-8", newline="") as fh:
-            texts.extend(
-                f"{row['留言主题'].strip()}\n{' '.join(row['留言详情'].split())}"
-                for row in csv.DictReader(fh)
-            )
+            texts.extend(board_text(row["留言主题"], row["留言详情"]) for row in csv.DictReader(fh))
     return texts
-
-
-def read_messages(path: Path) -> list[LabelledMessage]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return [
-            LabelledMessage(
-                row["留言编号"],
-                row["一级分类"].strip(),
-                f"{row['留言主题'].strip()}\n{' '.join(row['留言详情'].split())}",
-            )
-            for row in csv.DictReader(fh)
-        ]
-
-
-def folds(messages: list[LabelledMessage], k: int, seed: int = 7) -> list[list[int]]:
-    by_label: dict[str, list[int]] = defaultdict(list)
-    for i, m in enumerate(messages):
-        by_label[m.label].append(i)
-    rng = random.Random(seed)
-    parts: list[list[int]] = [[] for _ in range(k)]
-    position = 0
-    for label in sorted(by_label):
-        items = by_label[label]
-        rng.shuffle(items)
-        for i in items:
-            parts[position % k].append(i)
-            position += 1
-    return parts
 
 
 def line(name: str, report: Report) -> str:
@@ -92,21 +61,6 @@ def line(name: str, report: Report) -> str:
 
 
 Build = Callable[[Sequence[Example]], Classifier]
-
-
-def cross_validate(messages: list[LabelledMessage], k: int, seed: int, build: Build) -> Report:
-    total = Report()
-    for held in folds(messages, k, seed):
-        held_set = set(held)
-        train = [Example(m.text, m.label) for i, m in enumerate(messages) if i not in held_set]
-        part = evaluate(build(train), [messages[i] for i in held])
-        total.total += part.total
-        total.correct += part.correct
-        total.top3 += part.top3
-        total.confusions.update(part.confusions)
-        total.per_label.update(part.per_label)
-        total.per_label_correct.update(part.per_label_correct)
-    return total
 
 
 def main() -> None:
@@ -127,7 +81,7 @@ def main() -> None:
     if not data.is_dir():
         raise SystemExit(f"找不到 {data}：本基准需要 ../shared 中的 TipDM 数据。")
     labels: list[Label] = read_tree_csv(data / "附件1_标签体系.csv")
-    messages = read_messages(data / "附件2_示例495条_一级标签.csv")
+    messages = read_board_messages(data / "附件2_示例495条_一级标签.csv")
     present = {m.label for m in messages}
     seeds = [int(x) for x in args.seeds.split(",")]
     print(
@@ -191,7 +145,7 @@ def main() -> None:
     for name, build in methods:
         for seed in seeds:
             start = time.perf_counter()
-            last = cross_validate(messages, args.folds, seed, build)
+            last = cross_validate(messages, build, args.folds, seed)
             elapsed = time.perf_counter() - start
             print(line(f"{args.folds}-fold seed {seed}: {name}", last) + f"  {elapsed:.0f} s")
     print("most confused, last row (gold -> predicted: count):")

@@ -140,13 +140,15 @@ def test_a_correction_to_none_is_learned_too(projects: list[registry.Project]) -
 def test_accuracy_floor_on_the_team_dev_set(clf: Classifier) -> None:
     report = evaluate(clf, read_labelled(FIXTURES / "dev_messages.csv"))
     assert report.total >= 400
-    assert report.accuracy >= 0.90, report.summary_lines()
-    assert report.top3_accuracy >= 0.97, report.summary_lines()
+    # The quality bar (93 % / 98 %); measured 95.9 % / 100 % (bench/classify_accuracy.py).
+    assert report.accuracy >= 0.93, report.summary_lines()
+    assert report.top3_accuracy >= 0.98, report.summary_lines()
 
 
 def test_accuracy_floor_on_the_holdout_set(clf: Classifier) -> None:
     report = evaluate(clf, read_labelled(FIXTURES / "holdout_messages.csv"))
-    assert report.accuracy >= 0.80, report.summary_lines()
+    assert report.accuracy >= 0.93, report.summary_lines()  # measured 96.8 %
+    assert report.top3_accuracy >= 0.98, report.summary_lines()
 
 
 def test_classify_csv_keeps_every_row(clf: Classifier, tmp_path: Path) -> None:

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from livelihood_monitor.classify import Example, Label
+from livelihood_monitor.evaluate import LabelledMessage, cross_validate, stratified_folds
 from livelihood_monitor.taxonomy import (
+    TaxonomyClassifier,
     description_terms,
     labels_from_tree,
+    read_board_messages,
     read_tree_csv,
     taxonomy_classifier,
 )
@@ -169,3 +173,34 @@ def test_reads_the_tipdm_taxonomy() -> None:
     labels = read_tree_csv(TIPDM / "附件1_标签体系.csv")
     assert len(labels) == 15
     assert "城乡建设" in {lb.code for lb in labels}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TIPDM.is_dir(), reason="TipDM data in ../shared not present")
+def test_tipdm_k_fold_accuracy_floor() -> None:
+    # Real message-board posts, 5-fold on 附件2 (as bench/taxonomy_tipdm.py, without the
+    # unlabelled IDF texts, which changed nothing there). Bar 90 %; measured 90.3 % (seed 7);
+    # the floor leaves a point for noise (one message is 0.2 points).
+    labels = read_tree_csv(TIPDM / "附件1_标签体系.csv")
+    messages = read_board_messages(TIPDM / "附件2_示例495条_一级标签.csv")
+    assert len(messages) == 495
+    report = cross_validate(messages, lambda train: taxonomy_classifier(labels, train), k=5)
+    assert report.total == 495
+    assert report.accuracy >= 0.89, report.summary_lines()
+    assert report.macro_f1() >= 0.87, report.summary_lines()
+
+
+def test_cross_validate_holds_each_message_out_once() -> None:
+    messages = [LabelledMessage(str(i), label, text) for i, (text, label) in enumerate(TRAIN)]
+    folds = stratified_folds(messages, 4, seed=3)
+    assert sorted(i for fold in folds for i in fold) == list(range(len(messages)))
+    for fold in folds:  # 4 of each class over 4 folds: one each
+        assert sorted(messages[i].label for i in fold) == ["交通运输", "教育文体", "环境保护"]
+    seen: list[int] = []
+
+    def build(train: Sequence[Example]) -> TaxonomyClassifier:
+        seen.append(len(train))
+        return taxonomy_classifier(labels_from_tree(TREE), train)
+
+    report = cross_validate(messages, build, k=4, seed=3)
+    assert seen == [9, 9, 9, 9] and report.total == len(messages)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
-from collections.abc import Iterable
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livelihood_monitor.classify import NONE, Classifier
+from livelihood_monitor.classify import NONE, Classifier, Example
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,46 @@ def evaluate(classifier: Classifier, messages: Iterable[LabelledMessage]) -> Rep
             if message.label == NONE:
                 report.none_hit += 1
     return report
+
+
+def stratified_folds(messages: Sequence[LabelledMessage], k: int, seed: int = 7) -> list[list[int]]:
+    """``k`` lists of message positions, each label spread evenly over them (shuffled by seed)."""
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, message in enumerate(messages):
+        by_label[message.label].append(i)
+    rng = random.Random(seed)
+    parts: list[list[int]] = [[] for _ in range(k)]
+    position = 0
+    for label in sorted(by_label):
+        items = by_label[label]
+        rng.shuffle(items)
+        for i in items:
+            parts[position % k].append(i)
+            position += 1
+    return parts
+
+
+def cross_validate(
+    messages: Sequence[LabelledMessage],
+    build: Callable[[Sequence[Example]], Classifier],
+    k: int = 5,
+    seed: int = 7,
+) -> Report:
+    """k-fold: ``build`` a classifier from the other folds' messages as examples, evaluate it on
+    the held-out fold; one report over all folds."""
+    total = Report()
+    for held in stratified_folds(messages, k, seed):
+        held_set = set(held)
+        train = [Example(m.text, m.label) for i, m in enumerate(messages) if i not in held_set]
+        part = evaluate(build(train), [messages[i] for i in held])
+        total.total += part.total
+        total.correct += part.correct
+        total.top3 += part.top3
+        total.none_true += part.none_true
+        total.none_predicted += part.none_predicted
+        total.none_hit += part.none_hit
+        total.confusions.update(part.confusions)
+        total.per_label.update(part.per_label)
+        total.per_label_correct.update(part.per_label_correct)
+        total.errors.extend(part.errors)
+    return total

@@ -32,6 +32,7 @@ from livelihood_monitor.classify import (
     Params,
 )
 from livelihood_monitor.domain_lexicon import Lexicon, load_lexicon
+from livelihood_monitor.evaluate import LabelledMessage
 from livelihood_monitor.normalize import normalize_text
 from livelihood_monitor.privacy import mask_pii
 from livelihood_monitor.text_model import (
@@ -73,6 +74,26 @@ def read_tree_csv(path: Path) -> list[Label]:
         reader = csv.reader(fh)
         next(reader, None)  # header
         return labels_from_tree(reader)
+
+
+def board_text(title: str, body: str) -> str:
+    """A message-board post as the text model reads it: the subject line, then the body with its
+    layout whitespace (tabs, blank lines of the export) folded."""
+    return f"{title.strip()}\n{' '.join(body.split())}"
+
+
+def read_board_messages(path: Path, label_column: str = "一级分类") -> list[LabelledMessage]:
+    """Labelled posts of a message-board export (留言编号, 留言主题, 留言详情 and a label
+    column, as TipDM 附件2)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [
+            LabelledMessage(
+                row["留言编号"],
+                row[label_column].strip(),
+                board_text(row["留言主题"], row["留言详情"]),
+            )
+            for row in csv.DictReader(fh)
+        ]
 
 
 def description_terms(labels: Sequence[Label]) -> list[tuple[str, str]]:
