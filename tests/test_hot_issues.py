@@ -56,22 +56,42 @@ def test_place_is_found_in_text() -> None:
 
 
 def test_a_place_word_alone_does_not_chain_unrelated_messages() -> None:
-    # Message-board titles tokenised with the place piece "A7" (of A7县): before, the core of a
-    # growing group shrank to {"A7"} and then took in every A7县 message.
+    # Message-board titles, tokenised with the place piece "A7" (of A7县). Before, the core of
+    # the street-light group shrank to {A7, 路灯} and then {A7}, and every A7县 message joined.
     titles = [
-        "A7 星沙 一桥 堵 从早到晚",
-        "A7 星沙 一桥 堵 整改",
-        "A7 路灯 不亮 岔路口",
-        "A7 自来水 停 江背镇",
+        "A7 路灯 不亮",
+        "A7 路灯 坏了",  # short texts: one shared word is enough
+        "A7 路灯",
+        "A7 停水",
+        "A7 涉黄",
+        "A7 修路",
         "A7 足道 涉黄 酒店",
         "A7 东十路 修通 何时",
-        "A7 路灯 不亮 长期 岔路口",
     ]
-    messages = [msg(i, "城乡建设", t, f"A7县{t}") for i, t in enumerate(titles)]
+    messages = [msg(i, "城乡建设", t, f"A7县{t.replace(' ', '')}") for i, t in enumerate(titles)]
     issues = group_hot_issues(messages, now=NOW)
     groups = sorted(sorted(i.message_ids) for i in issues if i.count > 1)
-    assert groups == [["0", "1"], ["2", "6"]]
+    assert groups == [["0", "1", "2"], ["4", "6"]]
     assert all(i.place == "A7县" and "A7" not in i.words for i in issues)
+
+
+def test_one_shared_word_is_not_enough_between_longer_texts() -> None:
+    # Cosine 1/4 < 0.45: a shared topic word alone does not make two reports one issue.
+    messages = [
+        msg(1, "JT01", "公交 班次 太少 早高峰", "广陵区公交班次太少"),
+        msg(2, "JT01", "公交 站台 太远 老人", "广陵区公交站台太远"),  # shares only 公交
+        msg(3, "JT01", "公交 班次 太少", "广陵区公交班次太少了"),
+    ]
+    groups = sorted(sorted(i.message_ids) for i in group_hot_issues(messages, now=NOW))
+    assert groups == [["1", "3"], ["2"]]
+
+
+def test_a_message_of_place_words_only_keeps_them() -> None:
+    # Stripping the place would leave nothing to compare: such messages still group together.
+    messages = [msg(i, "ZF01", "A7", "A7县") for i in range(3)]
+    issues = group_hot_issues(messages, now=NOW)
+    assert [i.count for i in issues] == [3]
+    assert issues[0].words == {"A7"}
 
 
 def test_grouping_across_classes_takes_the_majority_class() -> None:
@@ -88,3 +108,20 @@ def test_grouping_across_classes_takes_the_majority_class() -> None:
     top = issues[0]
     assert (top.project, sorted(top.message_ids)) == ("城乡建设", ["1", "2", "3"])
     assert [i.project for i in issues[1:]] == ["劳动和社会保障"]
+
+
+def test_majority_class_prefers_a_class_over_none_and_the_earliest_on_a_tie() -> None:
+    tie = [
+        msg(1, "劳动和社会保障", "捆绑 车位 销售", "A市捆绑销售车位"),
+        msg(2, "城乡建设", "捆绑 车位 销售", "A市捆绑销售车位"),
+    ]
+    assert [i.project for i in group_hot_issues(tie, now=NOW, by_project=False)] == [
+        "劳动和社会保障"
+    ]
+    unclassified = [
+        msg(1, None, "捆绑 车位 销售", "A市捆绑销售车位"),
+        msg(2, None, "捆绑 车位 销售", "A市捆绑销售车位"),
+        msg(3, "城乡建设", "捆绑 车位 销售", "A市捆绑销售车位"),
+    ]
+    issues = group_hot_issues(unclassified, now=NOW, by_project=False)
+    assert [(i.project, i.count) for i in issues] == [("城乡建设", 3)]

@@ -59,20 +59,37 @@ def find_place(text: str, known_places: Iterable[str] = ()) -> str | None:
 
 
 def _similarity(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
-    """Cosine on word sets; 0 unless two words are shared (or all of a one-word side): one word in
-    common is not "the same wording", and it let an issue's core shrink to a word every message
-    of the place has and then swallow them all."""
-    shared = len(a & b)
-    if not a or not b or shared < min(2, len(a), len(b)):
+    """Cosine on word sets: short texts (路灯坏了 / 路灯不亮) may group on one shared word, texts of
+    three or more words each need two at the default threshold (1/3 < 0.45)."""
+    if not a or not b:
         return 0.0
-    return shared / math.sqrt(len(a) * len(b))
+    return len(a & b) / math.sqrt(len(a) * len(b))
 
 
 def _without_place(words: frozenset[str], place: str | None) -> frozenset[str]:
-    """Words minus the place and its pieces (A7县 → A7): every message of a bucket has them."""
+    """Words minus pieces of the place (A7县 → A7, 广陵区 → 广陵): every message of the bucket has
+    them, and they let a group's core shrink to the place and take in every message of it. A
+    message that says nothing but its place keeps its words."""
     if not place:
         return words
-    return frozenset(w for w in words if w not in place and place not in w)
+    rest = frozenset(w for w in words if w not in place)
+    return rest or words
+
+
+def _core(counts: dict[str, int], members: int) -> set[str]:
+    """Words at least half the members used; at least the two most used (earliest first on a
+    tie), so a core never shrinks to one word that matches anything containing it."""
+    core = {w for w, n in counts.items() if n * 2 >= members}
+    if len(core) < 2:
+        ranked = sorted(counts, key=lambda w: -counts[w])  # stable: first-seen order on ties
+        core = set(ranked[:2])
+    return core
+
+
+def _majority(projects: Counter[str | None]) -> str | None:
+    """The project most messages have; a classified one over None; the earliest on a tie."""
+    classified = Counter({p: n for p, n in projects.items() if p is not None})
+    return (classified or projects).most_common(1)[0][0]
 
 
 def group_hot_issues(
@@ -87,10 +104,10 @@ def group_hot_issues(
     """Group messages into issues, hottest first.
 
     Greedy single pass per (project, place) bucket: a message joins the issue whose core words
-    it shares most (cosine on word sets ≥ ``min_similarity``, at least two words in common; the
-    place's own words left out), else it starts a new issue. The core of an issue starts as its
-    first message's words and becomes the words most members repeat, never fewer than two, so
-    the group does not drift as it grows.
+    it shares most (cosine on word sets ≥ ``min_similarity``, see ``_similarity``; pieces of the
+    place left out), else it starts a new issue. The core of an issue starts as its first
+    message's words and becomes the words most members repeat (``_core``), so the group does
+    not drift as it grows.
 
     ``by_project=False`` groups by place and wording only and gives each issue the project most
     of its messages have: for coarse, noisy classes (a message board's categories) where the
@@ -118,12 +135,7 @@ def group_hot_issues(
             counts = word_counts[id(best)]
             for word in words:
                 counts[word] = counts.get(word, 0) + 1
-            # Core = words at least half the members used; kept as it was when that would leave
-            # fewer than two words (a one-word core matches anything that has the word).
-            members = best.count + 1
-            core = {w for w, n in counts.items() if n * 2 >= members}
-            if len(core) >= min(2, len(best.words)):
-                best.words = core
+            best.words = _core(counts, best.count + 1)
         best.message_ids.append(message.id)
         projects[id(best)][message.project] += 1
         best.likes += max(message.likes, 0)
@@ -134,7 +146,7 @@ def group_hot_issues(
                 best.last_seen = message.submitted_at
     reference = now or max((i.last_seen for i in issues if i.last_seen), default=None)
     for issue in issues:
-        issue.project = projects[id(issue)].most_common(1)[0][0]  # the first of a tie: earliest
+        issue.project = _majority(projects[id(issue)])
         recency = 1.0
         if reference is not None and issue.last_seen is not None:
             age = max((reference - issue.last_seen).total_seconds() / 86400, 0.0)

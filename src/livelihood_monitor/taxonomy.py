@@ -9,7 +9,7 @@ cover as short pseudo-messages, and its per-label scores are added to the lexica
 with the descriptions as training data 90-91%. A label no example covers scores through the
 lexical scorer alone and seldom wins over trained labels (it stays among the candidates): letting
 such labels compete on their descriptions cost three points on TipDM, where no test message
-belongs to them.
+belongs to them (87.1 % vs 90.3 %, fold seed 7, a one-off run).
 """
 
 from __future__ import annotations
