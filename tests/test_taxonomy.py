@@ -204,3 +204,7 @@ def test_cross_validate_holds_each_message_out_once() -> None:
 
     report = cross_validate(messages, build, k=4, seed=3)
     assert seen == [9, 9, 9, 9] and report.total == len(messages)
+    # Every field of the folds' reports is summed (Report.add), not just the totals.
+    assert report.correct + len(report.errors) == report.total
+    assert sum(report.per_label.values()) == report.total
+    assert sum(report.confusions.values()) == len(report.errors)

@@ -6,7 +6,7 @@ import csv
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from livelihood_monitor.classify import NONE, Classifier, Example
@@ -60,6 +60,18 @@ class Report:
             denom = 2 * tp + fp + fn
             f1s.append(2 * tp / denom if denom else 0.0)
         return sum(f1s) / len(f1s) if f1s else 0.0
+
+    def add(self, other: Report) -> None:
+        """Fold another report (a cross-validation fold) into this one, every field: counts add,
+        counters and the error list grow."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, int):
+                setattr(self, f.name, mine + theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                mine.update(theirs)
 
     def summary_lines(self, worst: int = 10) -> list[str]:
         lines = [
@@ -143,15 +155,5 @@ def cross_validate(
     for held in stratified_folds(messages, k, seed):
         held_set = set(held)
         train = [Example(m.text, m.label) for i, m in enumerate(messages) if i not in held_set]
-        part = evaluate(build(train), [messages[i] for i in held])
-        total.total += part.total
-        total.correct += part.correct
-        total.top3 += part.top3
-        total.none_true += part.none_true
-        total.none_predicted += part.none_predicted
-        total.none_hit += part.none_hit
-        total.confusions.update(part.confusions)
-        total.per_label.update(part.per_label)
-        total.per_label_correct.update(part.per_label_correct)
-        total.errors.extend(part.errors)
+        total.add(evaluate(build(train), [messages[i] for i in held]))
     return total

@@ -115,7 +115,7 @@ def group_hot_issues(
     """
     buckets: dict[tuple[str | None, str | None], list[HotIssue]] = defaultdict(list)
     word_counts: dict[int, dict[str, int]] = {}
-    projects: dict[int, Counter[str | None]] = defaultdict(Counter)
+    votes: dict[int, Counter[str | None]] = defaultdict(Counter)  # by_project=False only
     issues: list[HotIssue] = []
     for message in messages:
         place = message.place or find_place(message.text, known_places)
@@ -137,7 +137,8 @@ def group_hot_issues(
                 counts[word] = counts.get(word, 0) + 1
             best.words = _core(counts, best.count + 1)
         best.message_ids.append(message.id)
-        projects[id(best)][message.project] += 1
+        if not by_project:
+            votes[id(best)][message.project] += 1
         best.likes += max(message.likes, 0)
         if message.submitted_at is not None:
             if best.first_seen is None or message.submitted_at < best.first_seen:
@@ -146,7 +147,8 @@ def group_hot_issues(
                 best.last_seen = message.submitted_at
     reference = now or max((i.last_seen for i in issues if i.last_seen), default=None)
     for issue in issues:
-        issue.project = _majority(projects[id(issue)])
+        if not by_project:
+            issue.project = _majority(votes[id(issue)])
         recency = 1.0
         if reference is not None and issue.last_seen is not None:
             age = max((reference - issue.last_seen).total_seconds() / 86400, 0.0)
